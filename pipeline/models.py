@@ -1,0 +1,189 @@
+"""Plain values passed between pipeline stages.
+
+Stages never see database rows or dicts: the store converts at its edge, and
+every stage takes and returns these frozen dataclasses. Small behaviour that
+belongs to a value (when a source is next due, whether a fetch failed) lives
+on the value itself.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One curated feed, as declared in ``sources.yaml`` plus its stored health."""
+
+    name: str
+    url: str
+    site_url: str = ""
+    weight: float = 0.5
+    tags: tuple[str, ...] = ()
+    interval: int | None = None  # minutes; None means the settings' default
+    enabled: bool = True
+    id: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch_at: datetime | None = None
+    next_fetch_at: datetime | None = None
+    last_status: int | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+
+    def next_fetch_after(
+        self, now: datetime, default_interval_min: int, max_backoff_min: int
+    ) -> datetime:
+        """When to fetch again: the interval on success, a growing back-off on failure.
+
+        A feed that keeps failing is tried less and less often (doubling per
+        consecutive failure, capped), so a dead feed costs almost nothing; a
+        little jitter keeps many failing feeds from retrying in lockstep.
+        """
+        interval = self.interval or default_interval_min
+        if self.consecutive_failures == 0:
+            return now + timedelta(minutes=interval)
+        backoff = min(interval * 2 ** min(self.consecutive_failures, 16), max_backoff_min)
+        jitter = random.uniform(0.0, 0.1) * backoff
+        return now + timedelta(minutes=backoff + jitter)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of one HTTP fetch, successful or not; never raised."""
+
+    url: str
+    status: int | None  # None when no HTTP response was received
+    final_url: str = ""
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_redirect: str | None = None  # new URL after a 301/308 chain
+    retry_after_s: float | None = None
+    error: str | None = None
+    elapsed_ms: int = 0
+    attempts: int = 1
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a parsed feed, before its page is fetched."""
+
+    url: str
+    guid: str
+    title: str
+    summary: str = ""
+    author: str = ""
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What feedparser could read from a feed body, with its problems recorded bozo-style."""
+
+    entries: tuple[Entry, ...]
+    title: str = ""
+    site_url: str = ""
+    problems: tuple[str, ...] = ()
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """Main text and metadata extracted from an article page."""
+
+    text: str
+    title: str = ""
+    author: str = ""
+    published_at: datetime | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A stored article: an entry joined with its source and its extracted page."""
+
+    id: int
+    source_id: int
+    outlet: str
+    url: str
+    canonical_url: str
+    title: str
+    guid: str = ""
+    author: str = ""
+    published_at: datetime | None = None
+    fetched_at: datetime | None = None
+    feed_summary: str = ""
+    text: str = ""
+    language: str | None = None
+    links: tuple[str, ...] = ()
+    content_hash: str = ""
+    fingerprint: str = ""
+    duplicate_of: int | None = None
+    story_id: int | None = None
+    source_weight: float = 0.5
+
+    @property
+    def when(self) -> datetime | None:
+        """The article's time for ordering: publication, else when we fetched it."""
+        return self.published_at or self.fetched_at
+
+    @property
+    def body(self) -> str:
+        """The best text we have: the extracted page, else the feed's summary."""
+        return self.text or self.feed_summary
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateLink:
+    """``article_id`` is a copy of ``original_id`` (same URL, GUID, text or a syndicated rewrite)."""
+
+    article_id: int
+    original_id: int
+    reason: str  # "guid", "content_hash", "near_duplicate"
+    similarity: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    """Editors' cluster constraints over article ids; every clustering run honours them."""
+
+    must_link: frozenset[tuple[int, int]] = frozenset()
+    cannot_link: frozenset[tuple[int, int]] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A group of articles from one or more outlets about the same event."""
+
+    id: int
+    article_ids: tuple[int, ...]
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    headline: str = ""
+    status: str = "auto"
+    edited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StageReport:
+    """What one stage did in one run, for progress output and logs."""
+
+    stage: str
+    processed: int = 0
+    created: int = 0
+    errors: tuple[str, ...] = ()
+    details: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,219 @@
+"""The ``articles`` and ``url_aliases`` tables: one row per distinct article, with its text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..models import Article, DuplicateLink, Entry, ExtractedPage
+from .convert import from_iso, from_json, to_iso, to_json
+
+_SELECT = """
+select a.*, s.name as outlet, s.weight as source_weight
+from articles a join sources s on s.id = a.source_id
+"""
+
+
+def _to_article(row: Mapping[str, Any]) -> Article:
+    return Article(
+        id=row["id"],
+        source_id=row["source_id"],
+        outlet=row["outlet"],
+        url=row["url"],
+        canonical_url=row["canonical_url"],
+        title=row["title"] or "",
+        guid=row["guid"] or "",
+        author=row["author"] or "",
+        published_at=from_iso(row["published_at"]),
+        fetched_at=from_iso(row["fetched_at"]),
+        feed_summary=row["feed_summary"] or "",
+        text=row["text"] or "",
+        language=row["language"],
+        links=tuple(from_json(row["links"])),
+        content_hash=row["content_hash"] or "",
+        fingerprint=row["fingerprint"] or "",
+        duplicate_of=row["duplicate_of"],
+        story_id=row["story_id"],
+        source_weight=row["source_weight"] if row["source_weight"] is not None else 0.5,
+    )
+
+
+class Articles:
+    """Stored articles; the unique canonical URL keeps each article once."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _query(self, where: str = "1", args: Sequence[Any] = (), order: str = "a.id") -> list[Article]:
+        cursor = self.db.execute(f"{_SELECT} where {where} order by {order}", list(args))
+        names = [d[0] for d in cursor.description]
+        return [_to_article(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+    def known(self, canonical_url: str) -> int | None:
+        """The id of the article stored under this canonical URL or one of its aliases."""
+        row = self.db.execute(
+            "select id from articles where canonical_url = ? "
+            "union all select article_id from url_aliases where url = ? limit 1",
+            [canonical_url, canonical_url],
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def insert_entries(
+        self, source_id: int, entries: Iterable[tuple[Entry, str]], fetched_at: datetime
+    ) -> list[int]:
+        """Store new entries given with their canonical URLs; return the ids of those added.
+
+        An entry is skipped when its canonical URL (or an alias of a stored article)
+        is known, or when the same source already gave an article with its GUID.
+        """
+        added: list[int] = []
+        with self.db.atomic():
+            for entry, canonical in entries:
+                if self.known(canonical) is not None:
+                    continue
+                if entry.guid and self.db.execute(
+                    "select 1 from articles where source_id = ? and guid = ?",
+                    [source_id, entry.guid],
+                ).fetchone():
+                    continue
+                table = self.db["articles"].insert(
+                    {
+                        "source_id": source_id,
+                        "url": entry.url,
+                        "canonical_url": canonical,
+                        "guid": entry.guid,
+                        "title": entry.title,
+                        "author": entry.author,
+                        "published_at": to_iso(entry.published_at),
+                        "fetched_at": to_iso(fetched_at),
+                        "feed_summary": entry.summary,
+                        "text": "",
+                        "links": "[]",
+                    }
+                )
+                assert table.last_pk is not None
+                added.append(int(table.last_pk))
+        return added
+
+    def needing_extraction(self) -> list[Article]:
+        """Articles whose page has not been fetched and extracted yet, oldest first."""
+        return self._query("a.extracted_at is null")
+
+    def set_extracted(
+        self,
+        article_id: int,
+        page: ExtractedPage | None,
+        error: str | None,
+        at: datetime,
+        canonical_url: str | None = None,
+    ) -> int | None:
+        """Store an extraction result and return the id the article lives under.
+
+        When the page names (through rel=canonical) a URL that another stored
+        article already has, the two are one article: this row becomes an alias
+        of the older one and ``None`` is returned.
+        """
+        with self.db.atomic():
+            row = self.db["articles"].get(article_id)
+            if canonical_url and canonical_url != row["canonical_url"]:
+                other = self.known(canonical_url)
+                if other is not None and other != article_id:
+                    self._fold_into(row, other)
+                    return None
+            values: dict[str, Any] = {"extracted_at": to_iso(at), "extract_error": error}
+            if canonical_url and canonical_url != row["canonical_url"]:
+                self.db["url_aliases"].upsert(
+                    {"url": row["canonical_url"], "article_id": article_id}, pk="url"
+                )
+                values["canonical_url"] = canonical_url
+            if page is not None:
+                values.update(
+                    text=page.text,
+                    language=page.language,
+                    links=to_json(page.links),
+                    author=row["author"] or page.author,
+                    title=row["title"] or page.title,
+                    published_at=row["published_at"] or to_iso(page.published_at),
+                )
+            self.db["articles"].update(article_id, values)
+        return article_id
+
+    def _fold_into(self, row: Mapping[str, Any], keep_id: int) -> None:
+        for url in {row["canonical_url"], row["url"]}:
+            self.db["url_aliases"].upsert({"url": url, "article_id": keep_id}, pk="url")
+        self.db.execute("update url_aliases set article_id = ? where article_id = ?", [keep_id, row["id"]])
+        self.db["articles"].delete(row["id"])
+
+    def get(self, article_id: int) -> Article:
+        found = self._query("a.id = ?", [article_id])
+        if not found:
+            raise KeyError(article_id)
+        return found[0]
+
+    def get_many(self, ids: Iterable[int]) -> list[Article]:
+        ids = list(ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self._query(f"a.id in ({marks})", ids)
+
+    def all(self) -> list[Article]:
+        return self._query()
+
+    def since(self, when: datetime) -> list[Article]:
+        """Articles published (or fetched, when undated) at or after ``when``, in time order."""
+        return self._query(
+            "coalesce(a.published_at, a.fetched_at) >= ?",
+            [to_iso(when)],
+            order="coalesce(a.published_at, a.fetched_at), a.id",
+        )
+
+    def unclustered(self) -> list[Article]:
+        """Articles ready for clustering (extracted or given up on) but in no story yet."""
+        return self._query(
+            "a.story_id is null and a.extracted_at is not null",
+            order="coalesce(a.published_at, a.fetched_at), a.id",
+        )
+
+    def undeduplicated(self) -> list[Article]:
+        return self._query("a.content_hash is null and a.extracted_at is not null")
+
+    def set_hashes(self, hashes: Iterable[tuple[int, str, str]]) -> None:
+        """Store (article id, content hash, fingerprint) triples."""
+        with self.db.atomic():
+            for article_id, content_hash, fingerprint in hashes:
+                self.db["articles"].update(
+                    article_id, {"content_hash": content_hash, "fingerprint": fingerprint}
+                )
+
+    def set_duplicates(self, links: Iterable[DuplicateLink]) -> None:
+        with self.db.atomic():
+            for link in links:
+                self.db["articles"].update(
+                    link.article_id,
+                    {"duplicate_of": link.original_id, "duplicate_reason": link.reason},
+                )
+
+    def set_stories(self, assignments: Mapping[int, int | None]) -> None:
+        """Store article id → story id (``None`` takes an article out of every story)."""
+        with self.db.atomic():
+            for article_id, story_id in assignments.items():
+                self.db["articles"].update(article_id, {"story_id": story_id})
+
+    def count(self) -> int:
+        return int(self.db.execute("select count(*) from articles").fetchone()[0])
+
+    def search(self, query: str, limit: int = 50) -> list[Article]:
+        """Full-text search over titles and texts (SQLite FTS5, porter stemming)."""
+        ids = [
+            int(r[0])
+            for r in self.db.execute(
+                "select rowid from articles_fts where articles_fts match ? order by rank limit ?",
+                [query, limit],
+            ).fetchall()
+        ]
+        by_id = {a.id: a for a in self.get_many(ids)}
+        return [by_id[i] for i in ids if i in by_id]

@@ -1,0 +1,139 @@
+"""The schema as ordered migrations; only ever append a new function, never edit an old one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("pipeline")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["sources"].create(
+        {
+            "id": int,
+            "name": str,
+            "declared_url": str,
+            "feed_url": str,
+            "site_url": str,
+            "weight": float,
+            "tags": str,
+            "interval": int,
+            "enabled": int,
+            "etag": str,
+            "last_modified": str,
+            "last_fetch_at": str,
+            "next_fetch_at": str,
+            "last_status": int,
+            "consecutive_failures": int,
+            "last_error": str,
+        },
+        pk="id",
+        not_null={"name", "declared_url", "feed_url"},
+        defaults={"consecutive_failures": 0, "enabled": 1, "weight": 0.5},
+    )
+    db["sources"].create_index(["declared_url"], unique=True)
+    db["fetches"].create(
+        {
+            "id": int,
+            "source_id": int,
+            "url": str,
+            "kind": str,
+            "started_at": str,
+            "status": int,
+            "new_entries": int,
+            "bytes": int,
+            "ms": int,
+            "attempts": int,
+            "error": str,
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db["fetches"].create_index(["source_id", "started_at"])
+    db["stories"].create(
+        {
+            "id": int,
+            "first_seen": str,
+            "last_seen": str,
+            "headline": str,
+            "summary": str,
+            "score": float,
+            "score_explanation": str,
+            "section": str,
+            "status": str,
+            "edited": int,
+            "version": int,
+        },
+        pk="id",
+        defaults={"status": "auto", "edited": 0, "version": 1},
+    )
+    db["stories"].create_index(["last_seen"])
+    db["articles"].create(
+        {
+            "id": int,
+            "source_id": int,
+            "url": str,
+            "canonical_url": str,
+            "guid": str,
+            "title": str,
+            "author": str,
+            "published_at": str,
+            "fetched_at": str,
+            "feed_summary": str,
+            "text": str,
+            "language": str,
+            "links": str,
+            "content_hash": str,
+            "fingerprint": str,
+            "duplicate_of": int,
+            "duplicate_reason": str,
+            "story_id": int,
+            "extracted_at": str,
+            "extract_error": str,
+        },
+        pk="id",
+        not_null={"source_id", "url", "canonical_url"},
+        foreign_keys=[
+            ("source_id", "sources", "id"),
+            ("duplicate_of", "articles", "id"),
+            ("story_id", "stories", "id"),
+        ],
+    )
+    db["articles"].create_index(["canonical_url"], unique=True)
+    db["articles"].create_index(["source_id", "guid"])
+    db["articles"].create_index(["content_hash"])
+    db["articles"].create_index(["story_id"])
+    db["articles"].create_index(["published_at"])
+    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+    # Other URLs under which a stored article was reached (tracking variants resolved
+    # by rel=canonical, AMP pages): a re-fetch of any of them adds nothing.
+    db["url_aliases"].create(
+        {"url": str, "article_id": int},
+        pk="url",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["decisions"].create(
+        {
+            "id": int,
+            "editor": str,
+            "at": str,
+            "action": str,
+            "story_id": int,
+            "article_ids": str,
+            "before": str,
+            "after": str,
+        },
+        pk="id",
+    )
+    db["constraints"].create(
+        {"id": int, "kind": str, "a": int, "b": int, "decision_id": int},
+        pk="id",
+        foreign_keys=[("decision_id", "decisions", "id")],
+    )
+    db["constraints"].create_index(["kind", "a", "b"], unique=True)
+    db["digests"].create(
+        {"date": str, "built_at": str, "story_ids": str, "sent_at": str},
+        pk="date",
+    )

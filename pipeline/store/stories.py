@@ -1,0 +1,114 @@
+"""The ``stories`` table and article memberships (``articles.story_id``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..models import Story
+from .convert import from_iso, to_iso
+
+
+def _to_story(row: Mapping[str, Any], article_ids: tuple[int, ...]) -> Story:
+    return Story(
+        id=row["id"],
+        article_ids=article_ids,
+        first_seen=from_iso(row["first_seen"]),
+        last_seen=from_iso(row["last_seen"]),
+        headline=row["headline"] or "",
+        status=row["status"] or "auto",
+        edited=bool(row["edited"]),
+    )
+
+
+class Stories:
+    """Stories and which articles belong to them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def next_id(self) -> int:
+        """The id a new story gets; ids only grow, so a story keeps its id across runs."""
+        row = self.db.execute(
+            "select max(m) from (select max(id) as m from stories "
+            "union all select max(story_id) from articles)"
+        ).fetchone()
+        return int(row[0] or 0) + 1
+
+    def assign(self, assignments: Mapping[int, int]) -> None:
+        """Put articles into stories (creating story rows as needed) and refresh their times."""
+        if not assignments:
+            return
+        with self.db.atomic():
+            touched = set(assignments.values())
+            old = {
+                int(r[0])
+                for r in self.db.execute(
+                    f"select distinct story_id from articles where story_id is not null "
+                    f"and id in ({','.join('?' * len(assignments))})",
+                    list(assignments),
+                ).fetchall()
+            }
+            for story_id in touched:
+                self.db["stories"].insert({"id": story_id}, ignore=True)
+            for article_id, story_id in assignments.items():
+                self.db["articles"].update(article_id, {"story_id": story_id})
+            self._refresh(touched | old)
+
+    def _refresh(self, story_ids: set[int]) -> None:
+        """Recompute first/last seen of these stories and drop those left empty."""
+        for story_id in story_ids:
+            first, last, n = self.db.execute(
+                "select min(coalesce(published_at, fetched_at)), "
+                "max(coalesce(published_at, fetched_at)), count(*) "
+                "from articles where story_id = ?",
+                [story_id],
+            ).fetchone()
+            if n == 0:
+                self.db.execute(
+                    "delete from stories where id = ? and status = 'auto' and edited = 0",
+                    [story_id],
+                )
+            else:
+                self.db["stories"].update(story_id, {"first_seen": first, "last_seen": last})
+
+    def clear_memberships(self) -> None:
+        """Take every article out of its story (for a rebuild); story rows stay for their ids."""
+        with self.db.atomic():
+            self.db.execute("update articles set story_id = null")
+
+    def memberships_since(self, when: datetime) -> dict[int, int]:
+        """article id → story id for the members of stories still open at ``when``."""
+        rows = self.db.execute(
+            "select a.id, a.story_id from articles a join stories s on s.id = a.story_id "
+            "where s.last_seen >= ? order by a.id",
+            [to_iso(when)],
+        ).fetchall()
+        return {int(a): int(s) for a, s in rows}
+
+    def list(self, since: datetime | None = None) -> list[Story]:
+        """Stories whose last article is at or after ``since`` (all when None), newest first."""
+        where, args = ("last_seen >= ?", [to_iso(since)]) if since else ("1", [])
+        rows = list(self.db["stories"].rows_where(where, args, order_by="last_seen desc, id"))
+        members: dict[int, list[int]] = {}
+        for article_id, story_id in self.db.execute(
+            "select id, story_id from articles where story_id is not null "
+            "order by coalesce(published_at, fetched_at), id"
+        ).fetchall():
+            members.setdefault(story_id, []).append(article_id)
+        return [_to_story(r, tuple(members.get(r["id"], ()))) for r in rows]
+
+    def get(self, story_id: int) -> Story:
+        row = self.db["stories"].get(story_id)
+        ids = tuple(
+            int(r[0])
+            for r in self.db.execute(
+                "select id from articles where story_id = ? "
+                "order by coalesce(published_at, fetched_at), id",
+                [story_id],
+            ).fetchall()
+        )
+        return _to_story(row, ids)
