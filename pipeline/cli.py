@@ -1,8 +1,317 @@
-"""The ``digest`` command line: a thin click layer over the library."""
+"""The ``digest`` command line: a thin click layer over the library.
+
+Each command resolves settings (defaults < DIGEST_CONFIG file < DIGEST_* env
+< flags), calls one library function, and prints the result with rich. The
+library raises typed ``PipelineError``s; they become one clear line here,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import demo, listing, opml, run
+from .config import SETTINGS, Settings, load_settings, load_sources
+from .errors import PipelineError
+from .models import StageReport
+from .store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console()
+
+
+def common_options(func: F) -> F:
+    """--db, --sources and -v, shared by every command (like sqlite-utils' output_options)."""
+
+    @click.option("--db", "db", envvar=None, help="SQLite database file [env DIGEST_DB]")
+    @click.option("--sources", "sources", help="Sources file [env DIGEST_SOURCES]")
+    @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug)")
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, db: str | None, sources: str | None, verbose: int, **kwargs: Any
+    ) -> Any:
+        try:
+            settings, origins = load_settings({"db": db, "sources": sources})
+        except PipelineError as exc:
+            raise click.ClickException(str(exc)) from None
+        level = ["WARNING", "INFO", "DEBUG"][min(verbose, 2)] if verbose else settings.log_level
+        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        try:
+            return func(*args, settings=settings, origins=origins, **kwargs)
+        except PipelineError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _open(settings: Settings) -> Iterator[Store]:
+    store = Store.open(settings.db)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @click.group()
+@click.version_option(package_name="ai-news-digest")
 def cli() -> None:
-    """AI-news digest pipeline."""
+    """AI-news digest: fetch curated feeds, cluster articles into stories, publish a digest."""
+
+
+@cli.command()
+@common_options
+def init(settings: Settings, origins: dict[str, str]) -> None:
+    """Create the database and load the sources file into it."""
+    store, counts = run.init(settings)
+    store.close()
+    console.print(
+        f"[green]{settings.db}[/]: {counts['added']} sources added, "
+        f"{counts['updated']} updated, {counts['disabled']} disabled"
+    )
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Fetch every enabled source, due or not")
+@common_options
+def fetch(settings: Settings, origins: dict[str, str], force: bool) -> None:
+    """Fetch due feeds and the pages of their new articles."""
+    with _open(settings) as store:
+        store.sources.sync(load_sources(settings.sources))
+        report = _fetch_with_progress(store, settings, force)
+        _print_round(report)
+
+
+def _fetch_with_progress(store: Store, settings: Settings, force: bool) -> run.RoundReport:
+    columns = (
+        TextColumn("[bold]fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[new]} new, {task.fields[errors]} errors"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("sources", total=None, new=0, errors=0)
+        counts = {"new": 0, "errors": 0}
+
+        def on_start(total: int) -> None:
+            progress.update(task, total=total)
+
+        def on_source(r: run.SourceReport) -> None:
+            counts["new"] += r.new_articles
+            counts["errors"] += bool(r.error)
+            progress.update(task, advance=1, new=counts["new"], errors=counts["errors"])
+
+        return run.fetch_round(store, settings, force, on_source=on_source, on_start=on_start)
+
+
+def _print_round(report: run.RoundReport) -> None:
+    table = Table(title="Fetch round", show_lines=False)
+    for col in ("source", "status", "new", "ms", "problem"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(report.sources, key=lambda r: (r.error is None, r.source.name)):
+        status = "304" if r.status == 304 else str(r.status or "-")
+        problem = r.error or "; ".join(r.problems[:1])
+        style = "red" if r.error else ("yellow" if problem else "")
+        table.add_row(
+            r.source.name, status, str(r.new_articles), str(r.elapsed_ms), problem, style=style
+        )
+    console.print(table)
+    console.print(
+        f"{len(report.sources)} sources, {report.new_articles} new articles, "
+        f"{report.errors} failing; pages: {report.pages_fetched} fetched, "
+        f"{report.pages_extracted} extracted, {report.pages_failed} kept with the feed summary, "
+        f"{report.pages_refused} refused, {report.merged_by_canonical} merged by rel=canonical"
+    )
+
+
+@cli.command()
+@common_options
+def sources(settings: Settings, origins: dict[str, str]) -> None:
+    """Show every source with its health."""
+    with _open(settings) as store:
+        counts = store.sources.article_counts()
+        table = Table(title=f"Sources in {settings.db}")
+        for col in (
+            "id",
+            "name",
+            "status",
+            "fails",
+            "articles",
+            "last fetch",
+            "next fetch",
+            "error",
+        ):
+            table.add_column(col, overflow="fold")
+        for s in store.sources.all():
+            style = "dim" if not s.enabled else ("red" if s.consecutive_failures else "")
+            table.add_row(
+                str(s.id),
+                s.name,
+                str(s.last_status or "-"),
+                str(s.consecutive_failures),
+                str(counts.get(s.id or 0, 0)),
+                _ago(s.last_fetch_at),
+                _ago(s.next_fetch_at),
+                s.last_error or "",
+                style=style,
+            )
+        console.print(table)
+
+
+def _ago(when: datetime | None) -> str:
+    if when is None:
+        return "-"
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+@cli.command("cluster")
+@click.option("--rebuild", is_flag=True, help="Re-cluster every article from scratch (keeps ids)")
+@common_options
+def cluster_cmd(settings: Settings, origins: dict[str, str], rebuild: bool) -> None:
+    """Deduplicate new articles and group them into stories."""
+    with _open(settings) as store:
+        report = (run.rebuild_stories if rebuild else run.process_new)(store, settings)
+        _print_stage(report)
+
+
+def _print_stage(report: StageReport) -> None:
+    extra = ", ".join(f"{v} {k}" for k, v in report.details.items())
+    console.print(
+        f"{report.stage}: {report.processed} articles, {report.created} new stories"
+        + (f", {extra}" if extra else "")
+    )
+
+
+@cli.command()
+@click.option("--since", help="Only stories active since this date (YYYY-MM-DD) or '48h'")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a listing")
+@click.option(
+    "--min-sources", default=1, show_default=True, help="Only stories with this many outlets"
+)
+@common_options
+def stories(
+    settings: Settings, origins: dict[str, str], since: str | None, as_json: bool, min_sources: int
+) -> None:
+    """List stories with their member articles (outlet, title, URL)."""
+    with _open(settings) as store:
+        views = listing.stories(store, _parse_since(since), min_sources)
+    if as_json:
+        click.echo(json.dumps([s.as_dict() for s in views], indent=2, ensure_ascii=False))
+        return
+    for s in views:
+        console.print(
+            f"[bold]#{s.story.id}[/] [cyan]{s.outlets} source{'s' if s.outlets != 1 else ''}[/] "
+            f"{s.headline}",
+            highlight=False,
+        )
+        for a in s.articles:
+            copy = f" [dim](copy of #{a.duplicate_of})[/]" if a.duplicate_of else ""
+            console.print(
+                f"    {a.outlet}: {a.title}{copy}\n      [dim]{a.url}[/]", highlight=False
+            )
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        if value.endswith("h"):
+            return datetime.now(UTC) - timedelta(hours=float(value[:-1]))
+        if value.endswith("d"):
+            return datetime.now(UTC) - timedelta(days=float(value[:-1]))
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: use YYYY-MM-DD, 48h or 3d", param_hint="--since"
+        ) from None
+
+
+@cli.command("run")
+@common_options
+def run_cmd(settings: Settings, origins: dict[str, str]) -> None:
+    """Fetch, deduplicate and cluster: one full pass of the pipeline."""
+    with _open(settings) as store:
+        store.sources.sync(load_sources(settings.sources))
+        round_report = _fetch_with_progress(store, settings, force=False)
+        _print_round(round_report)
+        _print_stage(run.process_new(store, settings))
+
+
+@cli.command("import-opml")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@common_options
+def import_opml(settings: Settings, origins: dict[str, str], file: Path) -> None:
+    """Add the feeds of an OPML file to the sources file."""
+    added = opml.append_sources(Path(settings.sources), opml.import_(file))
+    console.print(f"{len(added)} feeds added to {settings.sources}")
+
+
+@cli.command("export-opml")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write"
+)
+@common_options
+def export_opml(settings: Settings, origins: dict[str, str], output: Path | None) -> None:
+    """Write the sources file as OPML (to standard output by default)."""
+    text = opml.export(load_sources(settings.sources))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+@cli.command("config")
+@common_options
+def config_cmd(settings: Settings, origins: dict[str, str]) -> None:
+    """Show every setting's effective value and where it came from."""
+    table = Table(title="Settings")
+    for col in ("setting", "value", "from", "env"):
+        table.add_column(col, overflow="fold")
+    for s in SETTINGS:
+        table.add_row(s.name, repr(getattr(settings, s.name)), origins[s.name], s.env)
+    console.print(table)
+
+
+@cli.command("demo")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the demo database and sources file",
+)
+@click.option("--port", default=0, help="Port for the corpus server (0 picks a free one)")
+@common_options
+def demo_cmd(settings: Settings, origins: dict[str, str], out: Path, port: int) -> None:
+    """Serve the bundled recorded feeds on 127.0.0.1 and run the whole pipeline on them."""
+    with demo.serve_corpus(port) as server:
+        db, sources_file = demo.prepare(out, server.base_url)
+        demo_settings = replace(settings, db=str(db), sources=str(sources_file))
+        console.print(f"serving the demo corpus at {server.base_url}")
+        store, _ = run.init(demo_settings)
+        try:
+            round_report = _fetch_with_progress(store, demo_settings, force=True)
+            _print_round(round_report)
+            _print_stage(run.process_new(store, demo_settings))
+            multi = listing.stories(store, None, min_sources=2)
+            console.print(f"{len(multi)} stories covered by two or more outlets:")
+            for s in multi:
+                console.print(f"  [cyan]{s.outlets} sources[/] {s.headline}", highlight=False)
+        finally:
+            store.close()
+    console.print(f"database: {db}  (try: digest stories --db {db})")

@@ -155,7 +155,9 @@ def _validate(settings: Settings) -> None:
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(f"log_level must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}")
+        raise ConfigError(
+            f"log_level must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}"
+        )
 
 
 # --- sources.yaml ---------------------------------------------------------------------------
@@ -216,7 +218,9 @@ def _source_from_node(path: str, node: yaml.Node) -> Source:
         key = key_node.value
         if key not in _SOURCE_KEYS:
             allowed = ", ".join(sorted(_SOURCE_KEYS))
-            raise SourcesFileError(path, _line(key_node), f"unknown key {key!r} (allowed: {allowed})")
+            raise SourcesFileError(
+                path, _line(key_node), f"unknown key {key!r} (allowed: {allowed})"
+            )
         values[key] = yaml.SafeLoader(yaml.serialize(value_node)).get_single_data()
         lines[key] = _line(value_node)
     for key in _REQUIRED_KEYS:
@@ -267,5 +271,7 @@ def _is_http_url(url: str) -> bool:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return False
-    host = parts.netloc.rsplit("@", 1)[-1].split(":")[0] if "[" not in parts.netloc else parts.netloc
+    host = (
+        parts.netloc.rsplit("@", 1)[-1].split(":")[0] if "[" not in parts.netloc else parts.netloc
+    )
     return parts.scheme in {"http", "https"} and bool(parts.hostname) and bool(_HOST_RE.match(host))

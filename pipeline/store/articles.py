@@ -47,7 +47,9 @@ class Articles:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _query(self, where: str = "1", args: Sequence[Any] = (), order: str = "a.id") -> list[Article]:
+    def _query(
+        self, where: str = "1", args: Sequence[Any] = (), order: str = "a.id"
+    ) -> list[Article]:
         cursor = self.db.execute(f"{_SELECT} where {where} order by {order}", list(args))
         names = [d[0] for d in cursor.description]
         return [_to_article(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
@@ -74,12 +76,15 @@ class Articles:
             for entry, canonical in entries:
                 if self.known(canonical) is not None:
                     continue
-                if entry.guid and self.db.execute(
-                    "select 1 from articles where source_id = ? and guid = ?",
-                    [source_id, entry.guid],
-                ).fetchone():
+                if (
+                    entry.guid
+                    and self.db.execute(
+                        "select 1 from articles where source_id = ? and guid = ?",
+                        [source_id, entry.guid],
+                    ).fetchone()
+                ):
                     continue
-                table = self.db["articles"].insert(
+                table = self.db.table("articles").insert(
                     {
                         "source_id": source_id,
                         "url": entry.url,
@@ -117,7 +122,7 @@ class Articles:
         of the older one and ``None`` is returned.
         """
         with self.db.atomic():
-            row = self.db["articles"].get(article_id)
+            row = self.db.table("articles").get(article_id)
             if canonical_url and canonical_url != row["canonical_url"]:
                 other = self.known(canonical_url)
                 if other is not None and other != article_id:
@@ -125,7 +130,7 @@ class Articles:
                     return None
             values: dict[str, Any] = {"extracted_at": to_iso(at), "extract_error": error}
             if canonical_url and canonical_url != row["canonical_url"]:
-                self.db["url_aliases"].upsert(
+                self.db.table("url_aliases").upsert(
                     {"url": row["canonical_url"], "article_id": article_id}, pk="url"
                 )
                 values["canonical_url"] = canonical_url
@@ -138,14 +143,16 @@ class Articles:
                     title=row["title"] or page.title,
                     published_at=row["published_at"] or to_iso(page.published_at),
                 )
-            self.db["articles"].update(article_id, values)
+            self.db.table("articles").update(article_id, values)
         return article_id
 
     def _fold_into(self, row: Mapping[str, Any], keep_id: int) -> None:
         for url in {row["canonical_url"], row["url"]}:
-            self.db["url_aliases"].upsert({"url": url, "article_id": keep_id}, pk="url")
-        self.db.execute("update url_aliases set article_id = ? where article_id = ?", [keep_id, row["id"]])
-        self.db["articles"].delete(row["id"])
+            self.db.table("url_aliases").upsert({"url": url, "article_id": keep_id}, pk="url")
+        self.db.execute(
+            "update url_aliases set article_id = ? where article_id = ?", [keep_id, row["id"]]
+        )
+        self.db.table("articles").delete(row["id"])
 
     def get(self, article_id: int) -> Article:
         found = self._query("a.id = ?", [article_id])
@@ -185,14 +192,14 @@ class Articles:
         """Store (article id, content hash, fingerprint) triples."""
         with self.db.atomic():
             for article_id, content_hash, fingerprint in hashes:
-                self.db["articles"].update(
+                self.db.table("articles").update(
                     article_id, {"content_hash": content_hash, "fingerprint": fingerprint}
                 )
 
     def set_duplicates(self, links: Iterable[DuplicateLink]) -> None:
         with self.db.atomic():
             for link in links:
-                self.db["articles"].update(
+                self.db.table("articles").update(
                     link.article_id,
                     {"duplicate_of": link.original_id, "duplicate_reason": link.reason},
                 )
@@ -201,7 +208,7 @@ class Articles:
         """Store article id → story id (``None`` takes an article out of every story)."""
         with self.db.atomic():
             for article_id, story_id in assignments.items():
-                self.db["articles"].update(article_id, {"story_id": story_id})
+                self.db.table("articles").update(article_id, {"story_id": story_id})
 
     def count(self) -> int:
         return int(self.db.execute("select count(*) from articles").fetchone()[0])

@@ -32,7 +32,7 @@ class Decisions:
         before: Any = None,
         after: Any = None,
     ) -> int:
-        table = self.db["decisions"].insert(
+        table = self.db.table("decisions").insert(
             {
                 "editor": editor,
                 "at": to_iso(at),
@@ -46,7 +46,9 @@ class Decisions:
         assert table.last_pk is not None
         return int(table.last_pk)
 
-    def add_constraints(self, kind: str, pairs: Iterable[tuple[int, int]], decision_id: int) -> None:
+    def add_constraints(
+        self, kind: str, pairs: Iterable[tuple[int, int]], decision_id: int
+    ) -> None:
         """Add must-link or cannot-link pairs; a new one replaces its opposite on the same pair."""
         if kind not in (MUST_LINK, CANNOT_LINK):
             raise ValueError(f"unknown constraint kind {kind!r}")
@@ -59,7 +61,7 @@ class Decisions:
                 self.db.execute(
                     "delete from constraints where kind = ? and a = ? and b = ?", [opposite, lo, hi]
                 )
-                self.db["constraints"].insert(
+                self.db.table("constraints").insert(
                     {"kind": kind, "a": lo, "b": hi, "decision_id": decision_id},
                     ignore=True,
                 )

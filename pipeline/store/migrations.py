@@ -10,7 +10,7 @@ migrations = Migrations("pipeline")
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["sources"].create(
+    db.table("sources").create(
         {
             "id": int,
             "name": str,
@@ -33,8 +33,8 @@ def m001_initial(db: Database) -> None:
         not_null={"name", "declared_url", "feed_url"},
         defaults={"consecutive_failures": 0, "enabled": 1, "weight": 0.5},
     )
-    db["sources"].create_index(["declared_url"], unique=True)
-    db["fetches"].create(
+    db.table("sources").create_index(["declared_url"], unique=True)
+    db.table("fetches").create(
         {
             "id": int,
             "source_id": int,
@@ -51,8 +51,8 @@ def m001_initial(db: Database) -> None:
         pk="id",
         foreign_keys=[("source_id", "sources", "id")],
     )
-    db["fetches"].create_index(["source_id", "started_at"])
-    db["stories"].create(
+    db.table("fetches").create_index(["source_id", "started_at"])
+    db.table("stories").create(
         {
             "id": int,
             "first_seen": str,
@@ -69,8 +69,8 @@ def m001_initial(db: Database) -> None:
         pk="id",
         defaults={"status": "auto", "edited": 0, "version": 1},
     )
-    db["stories"].create_index(["last_seen"])
-    db["articles"].create(
+    db.table("stories").create_index(["last_seen"])
+    db.table("articles").create(
         {
             "id": int,
             "source_id": int,
@@ -101,20 +101,20 @@ def m001_initial(db: Database) -> None:
             ("story_id", "stories", "id"),
         ],
     )
-    db["articles"].create_index(["canonical_url"], unique=True)
-    db["articles"].create_index(["source_id", "guid"])
-    db["articles"].create_index(["content_hash"])
-    db["articles"].create_index(["story_id"])
-    db["articles"].create_index(["published_at"])
-    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+    db.table("articles").create_index(["canonical_url"], unique=True)
+    db.table("articles").create_index(["source_id", "guid"])
+    db.table("articles").create_index(["content_hash"])
+    db.table("articles").create_index(["story_id"])
+    db.table("articles").create_index(["published_at"])
+    db.table("articles").enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
     # Other URLs under which a stored article was reached (tracking variants resolved
     # by rel=canonical, AMP pages): a re-fetch of any of them adds nothing.
-    db["url_aliases"].create(
+    db.table("url_aliases").create(
         {"url": str, "article_id": int},
         pk="url",
         foreign_keys=[("article_id", "articles", "id")],
     )
-    db["decisions"].create(
+    db.table("decisions").create(
         {
             "id": int,
             "editor": str,
@@ -127,13 +127,13 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["constraints"].create(
+    db.table("constraints").create(
         {"id": int, "kind": str, "a": int, "b": int, "decision_id": int},
         pk="id",
         foreign_keys=[("decision_id", "decisions", "id")],
     )
-    db["constraints"].create_index(["kind", "a", "b"], unique=True)
-    db["digests"].create(
+    db.table("constraints").create_index(["kind", "a", "b"], unique=True)
+    db.table("digests").create(
         {"date": str, "built_at": str, "story_ids": str, "sent_at": str},
         pk="date",
     )

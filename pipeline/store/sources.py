@@ -43,7 +43,7 @@ class Sources:
         disable those no longer listed. Health and a redirected feed URL are kept."""
         counts = {"added": 0, "updated": 0, "disabled": 0}
         with self.db.atomic():
-            existing = {r["declared_url"]: r for r in self.db["sources"].rows}
+            existing = {r["declared_url"]: r for r in self.db.table("sources").rows}
             for src in declared:
                 values = {
                     "name": src.name,
@@ -55,24 +55,24 @@ class Sources:
                 }
                 row = existing.pop(src.url, None)
                 if row is None:
-                    self.db["sources"].insert(
+                    self.db.table("sources").insert(
                         {**values, "declared_url": src.url, "feed_url": src.url}
                     )
                     counts["added"] += 1
                 elif any(row[k] != v for k, v in values.items()):
-                    self.db["sources"].update(row["id"], values)
+                    self.db.table("sources").update(row["id"], values)
                     counts["updated"] += 1
             for row in existing.values():
                 if row["enabled"]:
-                    self.db["sources"].update(row["id"], {"enabled": 0})
+                    self.db.table("sources").update(row["id"], {"enabled": 0})
                     counts["disabled"] += 1
         return counts
 
     def all(self) -> list[Source]:
-        return [_to_source(r) for r in self.db["sources"].rows_where(order_by="id")]
+        return [_to_source(r) for r in self.db.table("sources").rows_where(order_by="id")]
 
     def get(self, source_id: int) -> Source:
-        return _to_source(self.db["sources"].get(source_id))
+        return _to_source(self.db.table("sources").get(source_id))
 
     def due(self, now: datetime, force: bool = False) -> list[Source]:
         """Enabled sources whose next fetch time has come (all enabled ones with ``force``)."""
@@ -81,12 +81,12 @@ class Sources:
         else:
             where = "enabled = 1 and (next_fetch_at is null or next_fetch_at <= ?)"
             args = [to_iso(now)]
-        return [_to_source(r) for r in self.db["sources"].rows_where(where, args, order_by="id")]
+        return [_to_source(r) for r in self.db.table("sources").rows_where(where, args, order_by="id")]
 
     def record_health(self, source: Source) -> None:
         """Store a source's health after a fetch (status, validators, failures, next time)."""
         assert source.id is not None
-        self.db["sources"].update(
+        self.db.table("sources").update(
             source.id,
             {
                 "feed_url": source.url,
@@ -114,7 +114,7 @@ class Sources:
         error: str | None,
     ) -> None:
         """One row per fetch attempt, feed or page, for health reports and debugging."""
-        self.db["fetches"].insert(
+        self.db.table("fetches").insert(
             {
                 "source_id": source_id,
                 "url": url,

@@ -53,9 +53,9 @@ class Stories:
                 ).fetchall()
             }
             for story_id in touched:
-                self.db["stories"].insert({"id": story_id}, ignore=True)
+                self.db.table("stories").insert({"id": story_id}, ignore=True)
             for article_id, story_id in assignments.items():
-                self.db["articles"].update(article_id, {"story_id": story_id})
+                self.db.table("articles").update(article_id, {"story_id": story_id})
             self._refresh(touched | old)
 
     def _refresh(self, story_ids: set[int]) -> None:
@@ -73,7 +73,14 @@ class Stories:
                     [story_id],
                 )
             else:
-                self.db["stories"].update(story_id, {"first_seen": first, "last_seen": last})
+                self.db.table("stories").update(story_id, {"first_seen": first, "last_seen": last})
+
+    def drop_empty(self) -> None:
+        """Delete stories left without articles, unless an editor touched them."""
+        self.db.execute(
+            "delete from stories where status = 'auto' and edited = 0 "
+            "and id not in (select distinct story_id from articles where story_id is not null)"
+        )
 
     def clear_memberships(self) -> None:
         """Take every article out of its story (for a rebuild); story rows stay for their ids."""
@@ -92,7 +99,7 @@ class Stories:
     def list(self, since: datetime | None = None) -> list[Story]:
         """Stories whose last article is at or after ``since`` (all when None), newest first."""
         where, args = ("last_seen >= ?", [to_iso(since)]) if since else ("1", [])
-        rows = list(self.db["stories"].rows_where(where, args, order_by="last_seen desc, id"))
+        rows = list(self.db.table("stories").rows_where(where, args, order_by="last_seen desc, id"))
         members: dict[int, list[int]] = {}
         for article_id, story_id in self.db.execute(
             "select id, story_id from articles where story_id is not null "
@@ -102,7 +109,7 @@ class Stories:
         return [_to_story(r, tuple(members.get(r["id"], ()))) for r in rows]
 
     def get(self, story_id: int) -> Story:
-        row = self.db["stories"].get(story_id)
+        row = self.db.table("stories").get(story_id)
         ids = tuple(
             int(r[0])
             for r in self.db.execute(

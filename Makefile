@@ -1,0 +1,39 @@
+# One task runner for the project. Every target creates .venv and installs what is missing.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test lint format demo bench eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check pipeline tests benchmarks tools
+	$(VENV)/bin/ruff format --check pipeline tests benchmarks tools
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix pipeline tests benchmarks tools
+	$(VENV)/bin/ruff format pipeline tests benchmarks tools
+
+demo: install
+	$(VENV)/bin/digest demo
+
+bench: install
+	$(PY) benchmarks/fetch.py
+	$(PY) benchmarks/cluster.py
+
+eval: install
+	$(PY) benchmarks/eval_gate.py
+
+clean:
+	rm -rf demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,69 @@
+"""Read views of stories for people: the ``digest stories`` listing and its JSON.
+
+Anyone can check the grouping: each story with its member articles (outlet,
+title, URL) and how many distinct outlets it has, copies counted once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .models import Article, Story
+from .store import Store
+from .store.convert import to_iso
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A story with its members in time order."""
+
+    story: Story
+    articles: tuple[Article, ...]
+
+    @property
+    def outlets(self) -> int:
+        """Distinct outlets, near-duplicate copies counted once (with their original)."""
+        return len({a.source_id for a in self.articles if a.duplicate_of is None})
+
+    @property
+    def headline(self) -> str:
+        return self.story.headline or (self.articles[0].title if self.articles else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.story.id,
+            "headline": self.headline,
+            "status": self.story.status,
+            "first_seen": to_iso(self.story.first_seen),
+            "last_seen": to_iso(self.story.last_seen),
+            "outlets": self.outlets,
+            "articles": [
+                {
+                    "id": a.id,
+                    "outlet": a.outlet,
+                    "title": a.title,
+                    "url": a.url,
+                    "published_at": to_iso(a.published_at),
+                    "duplicate_of": a.duplicate_of,
+                }
+                for a in self.articles
+            ],
+        }
+
+
+def stories(store: Store, since: datetime | None = None, min_sources: int = 1) -> list[StoryView]:
+    """Stories active since ``since`` (all when None), most outlets first, then newest."""
+    found = store.stories.list(since)
+    members = {a.id: a for a in store.articles.get_many(i for s in found for i in s.article_ids)}
+    views = [StoryView(s, tuple(members[i] for i in s.article_ids if i in members)) for s in found]
+    views = [v for v in views if v.articles and v.outlets >= min_sources]
+    views.sort(
+        key=lambda v: (
+            -v.outlets,
+            -(v.story.last_seen.timestamp() if v.story.last_seen else 0),
+            v.story.id,
+        )
+    )
+    return views

@@ -1,0 +1,343 @@
+"""The orchestrator: the only place where stages are chained, read top to bottom.
+
+Follow one article from feed to story by reading ``refresh_source`` (fetch →
+parse → canonicalize → store, with the source's health), ``fetch_pages``
+(page → extract in a worker process → store) and ``process_new`` (fingerprint
+→ dedupe → cluster). Every step is incremental and idempotent: it works on
+what is new since it last ran, and running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from . import cluster, dedupe, extract, feeds, urls
+from .config import Settings, load_sources
+from .fetch import Fetcher, next_fetch_at
+from .models import Article, Source, StageReport
+from .store import Store
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What one source's refresh did: for the progress bar and the summary table."""
+
+    source: Source
+    status: int | None
+    new_articles: int
+    error: str | None
+    problems: tuple[str, ...] = ()
+    elapsed_ms: int = 0
+
+
+@dataclass(slots=True)
+class RoundReport:
+    """A whole fetch round: per-source results plus page extraction counts."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+    pages_fetched: int = 0
+    pages_extracted: int = 0
+    pages_failed: int = 0
+    pages_refused: int = 0
+    merged_by_canonical: int = 0
+    extract_seconds: float = 0.0
+
+    @property
+    def new_articles(self) -> int:
+        return sum(r.new_articles for r in self.sources)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for r in self.sources if r.error)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def refresh_source(
+    store: Store, fetcher: Fetcher, source: Source, settings: Settings
+) -> SourceReport:
+    """Fetch one feed and store its new entries, recording the source's health.
+
+    A 304 costs no parsing. A failure is data: it goes on the source row and in
+    the fetch log, and the round goes on with the next source.
+    """
+    started = _now()
+    assert source.id is not None
+    result = await fetcher.get(
+        source.url,
+        max_bytes=settings.max_feed_bytes,
+        etag=source.etag,
+        last_modified=source.last_modified,
+    )
+    now = _now()
+    problems: tuple[str, ...] = ()
+    new_ids: list[int] = []
+    if result.not_modified or result.ok:
+        ttl = None
+        if result.ok:
+            parsed = feeds.parse(result)
+            problems, ttl = parsed.problems, parsed.ttl_minutes
+            base = result.final_url or source.url
+            entries = [(e, urls.canonicalize(e.url, base)) for e in parsed.entries]
+        healthy = replace(
+            source,
+            url=result.permanent_redirect or source.url,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            last_status=result.status,
+            last_fetch_at=now,
+            consecutive_failures=0,
+            last_error="; ".join(problems[:3]) or None,
+        )
+        updated = replace(healthy, next_fetch_at=next_fetch_at(healthy, result, now, settings, ttl))
+    else:
+        failing = replace(
+            source,
+            last_status=result.status,
+            last_fetch_at=now,
+            consecutive_failures=source.consecutive_failures + 1,
+            last_error=result.error or f"HTTP {result.status}",
+        )
+        updated = replace(failing, next_fetch_at=next_fetch_at(failing, result, now, settings))
+        LOGGER.warning("source %s (%s) failed: %s", source.id, source.url, updated.last_error)
+    with store.atomic():
+        if result.ok:
+            new_ids = store.articles.insert_entries(source.id, entries, now)
+        store.sources.record_health(updated)
+        store.sources.log_fetch(
+            source.id,
+            source.url,
+            "feed",
+            started,
+            result.status,
+            len(new_ids),
+            len(result.body),
+            result.elapsed_ms,
+            result.attempts,
+            result.error,
+        )
+    return SourceReport(
+        source=updated,
+        status=result.status,
+        new_articles=len(new_ids),
+        error=None if (result.ok or result.not_modified) else updated.last_error,
+        problems=problems,
+        elapsed_ms=result.elapsed_ms,
+    )
+
+
+async def fetch_pages(
+    store: Store,
+    fetcher: Fetcher,
+    settings: Settings,
+    executor: Executor | None,
+    report: RoundReport,
+    articles: list[Article] | None = None,
+) -> None:
+    """Fetch and extract the pages of articles not extracted yet.
+
+    Pages are fetched under the same politeness rules as feeds; extraction is
+    CPU-bound and runs in worker processes so it never blocks the event loop.
+    When a page cannot be fetched or yields no text the feed's summary stays
+    and the article is still kept.
+    """
+    pending = store.articles.needing_extraction() if articles is None else articles
+    feed_urls = {s.id: s.url for s in store.sources.all()}
+    loop = asyncio.get_running_loop()
+
+    async def one(article: Article) -> None:
+        started = _now()
+        page = None
+        error: str | None = None
+        canonical: str | None = None
+        if not settings.fetch_pages:
+            error = "page fetching disabled"
+        elif not await fetcher.page_allowed(article.url, feed_urls.get(article.source_id, "")):
+            error = "refused: page host is private and not the feed's own host"
+            report.pages_refused += 1
+        else:
+            result = await fetcher.get(article.url, max_bytes=settings.max_page_bytes)
+            report.pages_fetched += 1
+            store.sources.log_fetch(
+                article.source_id,
+                article.url,
+                "page",
+                started,
+                result.status,
+                0,
+                len(result.body),
+                result.elapsed_ms,
+                result.attempts,
+                result.error,
+            )
+            if not result.ok:
+                error = result.error or f"HTTP {result.status}"
+            else:
+                t0 = loop.time()
+                content_type = result.headers.get("content-type")
+                if executor is None:
+                    page = extract.extract(
+                        result.body, result.final_url or article.url, content_type
+                    )
+                else:
+                    page = await loop.run_in_executor(
+                        executor,
+                        extract.extract,
+                        result.body,
+                        result.final_url or article.url,
+                        content_type,
+                    )
+                report.extract_seconds += loop.time() - t0
+                if page is None:
+                    error = "no extractable text"
+                else:
+                    canonical = urls.preferred(result.final_url or article.url, page.canonical_url)
+        if page is not None:
+            report.pages_extracted += 1
+        elif settings.fetch_pages:
+            report.pages_failed += 1
+        kept = store.articles.set_extracted(article.id, page, error, _now(), canonical)
+        if kept is None:
+            report.merged_by_canonical += 1
+
+    await asyncio.gather(*(one(a) for a in pending))
+
+
+def make_executor(settings: Settings) -> ProcessPoolExecutor:
+    """Worker processes for extraction, started from a clean forkserver (no inherited threads)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["pipeline.extract"])
+    return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
+
+
+async def fetch_round_async(
+    store: Store,
+    settings: Settings,
+    force: bool = False,
+    on_source: Callable[[SourceReport], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> RoundReport:
+    """Refresh every due source concurrently, then fetch and extract the new pages."""
+    report = RoundReport()
+    due = store.sources.due(_now(), force=force)
+    if on_start is not None:
+        on_start(len(due))
+    async with Fetcher(settings) as fetcher:
+
+        async def one(source: Source) -> None:
+            source_report = await refresh_source(store, fetcher, source, settings)
+            report.sources.append(source_report)
+            if on_source is not None:
+                on_source(source_report)
+
+        await asyncio.gather(*(one(s) for s in due))
+        pending = store.articles.needing_extraction()
+        if pending:
+            if settings.fetch_pages and len(pending) > 1 and settings.extract_workers > 1:
+                with make_executor(settings) as executor:
+                    await fetch_pages(store, fetcher, settings, executor, report, pending)
+            else:
+                await fetch_pages(store, fetcher, settings, None, report, pending)
+    return report
+
+
+def fetch_round(
+    store: Store,
+    settings: Settings,
+    force: bool = False,
+    on_source: Callable[[SourceReport], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> RoundReport:
+    """Synchronous entry point of one fetch round (what ``digest fetch`` runs)."""
+    return asyncio.run(fetch_round_async(store, settings, force, on_source, on_start))
+
+
+def cluster_params(settings: Settings) -> cluster.ClusterParams:
+    return replace(cluster.ClusterParams(), window_hours=settings.cluster_window_hours)
+
+
+def process_new(store: Store, settings: Settings) -> StageReport:
+    """Fingerprint new articles, link duplicates, and put unclustered articles into stories."""
+    fresh = store.articles.undeduplicated()
+    hashes = [(a.id, *dedupe.fingerprint(a)) for a in fresh]
+    store.articles.set_hashes(hashes)
+    window = timedelta(hours=settings.cluster_window_hours)
+    links = []
+    if fresh:
+        earliest = min(a.when or _now() for a in fresh)
+        candidates = store.articles.since(earliest - window)
+        fresh_ids = {a.id for a in fresh}
+        links = dedupe.find_duplicates(
+            [a for a in candidates if a.id in fresh_ids],
+            [a for a in candidates if a.id not in fresh_ids],
+        )
+        store.articles.set_duplicates(links)
+    unclustered = store.articles.unclustered()
+    assignments: dict[int, int] = {}
+    first_new_id = store.stories.next_id()
+    if unclustered:
+        earliest = min(a.when or _now() for a in unclustered)
+        members = store.stories.memberships_since(earliest - window)
+        recent = store.articles.get_many(members)
+        assignments = cluster.assign(
+            unclustered,
+            recent,
+            store.decisions.constraints(),
+            first_new_id,
+            cluster_params(settings),
+        )
+        store.stories.assign(assignments)
+    return StageReport(
+        stage="cluster",
+        processed=len(unclustered),
+        created=len({s for s in assignments.values() if s >= first_new_id}),
+        details={"duplicates": len(links), "fingerprinted": len(hashes)},
+    )
+
+
+def rebuild_stories(store: Store, settings: Settings) -> StageReport:
+    """Re-cluster every article from scratch, honouring editors' constraints and keeping ids."""
+    articles = sorted(store.articles.all(), key=lambda a: (a.when or _now(), a.id))
+    previous = {a.id: a.story_id for a in articles if a.story_id is not None}
+    assignments = cluster.rebuild(
+        articles,
+        store.decisions.constraints(),
+        previous,
+        store.stories.next_id(),
+        cluster_params(settings),
+    )
+    with store.atomic():
+        store.stories.clear_memberships()
+        store.stories.assign(assignments)
+        store.stories.drop_empty()
+    return StageReport(
+        stage="rebuild", processed=len(articles), created=len(set(assignments.values()))
+    )
+
+
+def init(settings: Settings) -> tuple[Store, dict[str, int]]:
+    """Open (creating) the database and bring its sources in line with the sources file."""
+    store = Store.open(settings.db)
+    counts = store.sources.sync(load_sources(settings.sources))
+    return store, counts
+
+
+def run_all(
+    store: Store,
+    settings: Settings,
+    on_source: Callable[[SourceReport], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> tuple[RoundReport, StageReport]:
+    """One full pass: fetch every due source and its pages, then dedupe and cluster."""
+    round_report = fetch_round(store, settings, on_source=on_source, on_start=on_start)
+    return round_report, process_new(store, settings)

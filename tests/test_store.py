@@ -1,0 +1,189 @@
+"""The store against a real SQLite database: schema, uniqueness, transactions, memberships."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipeline.errors import StoreError
+from pipeline.models import DuplicateLink, Entry, ExtractedPage, Source
+from pipeline.store import Store
+from pipeline.store.decisions import CANNOT_LINK, MUST_LINK
+
+T0 = datetime(2024, 12, 18, 9, 0, tzinfo=UTC)
+
+
+def _store_with_source(store: Store) -> int:
+    store.sources.sync([Source(name="Wire", url="http://127.0.0.1/wire.xml", weight=0.8)])
+    source_id = store.sources.all()[0].id
+    assert source_id is not None
+    return source_id
+
+
+def _entry(n: int, **kw: object) -> tuple[Entry, str]:
+    url = f"http://127.0.0.1/a/{n}"
+    entry = Entry(
+        url=url, guid=kw.pop("guid", url), title=f"Title {n}", published_at=T0 + timedelta(hours=n)
+    )  # type: ignore[arg-type]
+    return entry, url
+
+
+def test_file_database_uses_wal_and_reopens_with_migrations_applied_once(tmp_path):
+    path = tmp_path / "p.db"
+    Store.open(path).close()
+    store = Store.open(path)
+    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    applied = store.db.execute("select count(*) from _sqlite_migrations").fetchone()[0]
+    assert applied == 1
+    assert {"sources", "articles", "stories", "decisions", "digests", "fetches"} <= set(
+        store.db.table_names()
+    )
+
+
+def test_unopenable_paths_give_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        Store.open(tmp_path / "missing" / "p.db")
+    with pytest.raises(StoreError, match="is a folder"):
+        Store.open(tmp_path)
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store.open(junk)
+
+
+def test_sync_adds_updates_and_disables_but_keeps_health_and_redirected_url():
+    store = Store.memory()
+    a = Source(name="A", url="http://127.0.0.1/a.xml", weight=0.5)
+    b = Source(name="B", url="http://127.0.0.1/b.xml")
+    assert store.sources.sync([a, b]) == {"added": 2, "updated": 0, "disabled": 0}
+    stored_a = store.sources.all()[0]
+    store.sources.record_health(
+        Source(
+            **{
+                **_as_kwargs(stored_a),
+                "url": "http://127.0.0.1/a-new.xml",
+                "consecutive_failures": 2,
+            }
+        )
+    )
+    assert store.sources.sync([Source(name="A", url=a.url, weight=0.9)]) == {
+        "added": 0,
+        "updated": 1,
+        "disabled": 1,
+    }
+    rows = {s.name: s for s in store.sources.all()}
+    assert rows["A"].weight == 0.9
+    assert rows["A"].url == "http://127.0.0.1/a-new.xml"  # a permanent redirect survives a resync
+    assert rows["A"].consecutive_failures == 2
+    assert rows["B"].enabled is False
+    assert [s.name for s in store.sources.due(T0)] == ["A"]
+
+
+def _as_kwargs(source: Source) -> dict[str, object]:
+    return {name: getattr(source, name) for name in Source.__slots__}  # type: ignore[attr-defined]
+
+
+def test_insert_entries_keeps_each_article_once_by_canonical_url_and_guid():
+    store = Store.memory()
+    sid = _store_with_source(store)
+    first = store.articles.insert_entries(sid, [_entry(1), _entry(2)], T0)
+    assert len(first) == 2
+    again = store.articles.insert_entries(sid, [_entry(1), _entry(2)], T0)
+    assert again == []
+    same_guid_new_url = (
+        Entry(url="http://127.0.0.1/moved/1", guid="http://127.0.0.1/a/1", title="t"),
+        "http://127.0.0.1/moved/1",
+    )
+    assert store.articles.insert_entries(sid, [same_guid_new_url], T0) == []
+    assert store.articles.count() == 2
+
+
+def test_insert_is_one_transaction(monkeypatch):
+    store = Store.memory()
+    sid = _store_with_source(store)
+    bad = (Entry(url="x", guid="g", title="t"), None)  # canonical_url is NOT NULL
+    with pytest.raises(sqlite3.IntegrityError):
+        store.articles.insert_entries(sid, [_entry(1), bad], T0)  # type: ignore[list-item]
+    assert store.articles.count() == 0
+
+
+def test_rel_canonical_folds_a_variant_into_the_stored_article():
+    store = Store.memory()
+    sid = _store_with_source(store)
+    [original] = store.articles.insert_entries(sid, [_entry(1)], T0)
+    amp_url = "http://127.0.0.1/a/1/amp"
+    [amp] = store.articles.insert_entries(
+        sid, [(Entry(url=amp_url, guid="amp", title="t"), amp_url)], T0
+    )
+    page = ExtractedPage(text="Body", canonical_url="http://127.0.0.1/a/1")
+    assert (
+        store.articles.set_extracted(amp, page, None, T0, canonical_url="http://127.0.0.1/a/1")
+        is None
+    )
+    assert store.articles.count() == 1
+    assert store.articles.known(amp_url) == original
+    # the variant reached again later adds nothing
+    assert (
+        store.articles.insert_entries(
+            sid, [(Entry(url=amp_url, guid="amp2", title="t"), amp_url)], T0
+        )
+        == []
+    )
+
+
+def test_extraction_keeps_feed_fields_and_fills_gaps():
+    store = Store.memory()
+    sid = _store_with_source(store)
+    [aid] = store.articles.insert_entries(sid, [_entry(1)], T0)
+    page = ExtractedPage(
+        text="Full text here.",
+        title="Page title",
+        author="Ada",
+        language="en",
+        links=("https://arxiv.org/abs/2412.14093",),
+    )
+    assert store.articles.set_extracted(aid, page, None, T0) == aid
+    article = store.articles.get(aid)
+    assert article.title == "Title 1"  # the feed's title wins
+    assert article.author == "Ada" and article.text == "Full text here."
+    assert article.links == ("https://arxiv.org/abs/2412.14093",)
+    assert store.articles.needing_extraction() == []
+    assert [a.id for a in store.articles.search("full")] == [aid]
+
+
+def test_story_memberships_ids_and_times():
+    store = Store.memory()
+    sid = _store_with_source(store)
+    ids = store.articles.insert_entries(sid, [_entry(1), _entry(2), _entry(3)], T0)
+    assert store.stories.next_id() == 1
+    store.stories.assign({ids[0]: 1, ids[1]: 1, ids[2]: 2})
+    story = store.stories.get(1)
+    assert story.article_ids == (ids[0], ids[1])
+    assert story.first_seen == T0 + timedelta(hours=1) and story.last_seen == T0 + timedelta(
+        hours=2
+    )
+    assert store.stories.next_id() == 3
+    store.stories.assign({ids[2]: 1})  # story 2 is left empty and goes
+    assert [s.id for s in store.stories.list()] == [1]
+    assert store.stories.memberships_since(T0 + timedelta(hours=3)) == {
+        ids[0]: 1,
+        ids[1]: 1,
+        ids[2]: 1,
+    }
+    store.articles.set_duplicates([DuplicateLink(ids[1], ids[0], "near_duplicate", 0.93)])
+    assert store.articles.get(ids[1]).duplicate_of == ids[0]
+
+
+def test_constraints_from_decisions_latest_wins():
+    store = Store.memory()
+    decision = store.decisions.record("ada", "merge", T0, story_id=1, article_ids=[1, 2])
+    store.decisions.add_constraints(MUST_LINK, [(2, 1), (3, 3)], decision)
+    assert store.decisions.constraints().must_link == {(1, 2)}
+    split = store.decisions.record("bob", "split", T0, story_id=1, article_ids=[2])
+    store.decisions.add_constraints(CANNOT_LINK, [(1, 2)], split)
+    constraints = store.decisions.constraints()
+    assert constraints.must_link == frozenset() and constraints.cannot_link == {(1, 2)}
+    with pytest.raises(ValueError):
+        store.decisions.add_constraints("maybe", [(1, 2)], split)
