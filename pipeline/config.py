@@ -12,6 +12,7 @@ explicitly to whatever needs it; there is no global.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -85,27 +86,36 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:
-    """Convert ``value`` to the type of the setting's default or say where it was wrong."""
+    """Convert ``value`` to the type of the setting's default or say where it was wrong.
+
+    A YAML file can hand us ``None`` (``db:`` left empty), a list or a map;
+    turning those into the text "None" or "['a']" would hide the mistake, so
+    they are refused like any other value of the wrong type.
+    """
     kind = type(setting.default)
+    wanted = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}[kind]
+    bad = ConfigError(f"{origin}: {setting.name} must be {wanted}, got {value!r}")
+    if value is None or isinstance(value, list | dict):
+        raise bad
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return value
-    text = str(value).strip()
-    try:
-        if kind is bool:
-            if text.lower() in {"1", "true", "yes", "on"}:
-                return True
-            if text.lower() in {"0", "false", "no", "off", ""}:
-                return False
-            raise ValueError(text)
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
-    except ValueError:
-        raise ConfigError(
-            f"{origin}: {setting.name} must be a {kind.__name__}, got {value!r}"
-        ) from None
-    return text
+        result = value
+    else:
+        text = str(value).strip()
+        try:
+            if kind is bool:
+                if text.lower() in {"1", "true", "yes", "on"}:
+                    result = True
+                elif text.lower() in {"0", "false", "no", "off", ""}:
+                    result = False
+                else:
+                    raise ValueError(text)
+            else:
+                result = kind(text)
+        except ValueError:
+            raise bad from None
+    if kind is float and not math.isfinite(result):
+        raise bad
+    return result
 
 
 def load_settings(
@@ -129,35 +139,72 @@ def load_settings(
             continue
         if name not in _BY_NAME:
             raise ConfigError(f"unknown setting {name!r}")
-        values[name] = _coerce(_BY_NAME[name], value, f"--{name.replace('_', '-')}")
+        values[name] = _coerce(_BY_NAME[name], value, _flag(name))
         origins[name] = "flag"
-    settings = replace(Settings(), **values)
-    _validate(settings)
+    settings = _validate(replace(Settings(), **values), origins)
     return settings, origins
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
 
 
 def _read_settings_file(path: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read settings: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: settings file must be a mapping of name: value")
-    unknown = sorted(set(data) - set(_BY_NAME))
+    unknown = sorted(str(k) for k in data if k not in _BY_NAME)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
     return data
 
 
-def _validate(settings: Settings) -> None:
-    positive = ("max_connections", "max_per_host", "extract_workers", "default_interval_min")
-    for name in positive:
+_AT_LEAST_ONE = (
+    "max_connections",
+    "max_per_host",
+    "extract_workers",
+    "default_interval_min",
+    "max_backoff_min",
+    "max_feed_bytes",
+    "max_page_bytes",
+)
+_ABOVE_ZERO = ("connect_timeout_s", "read_timeout_s", "deadline_s")
+_NOT_NEGATIVE = ("retries", "backoff_base_s", "max_retry_after_s", "cluster_window_hours")
+
+
+def _validate(settings: Settings, origins: Mapping[str, str]) -> Settings:
+    """Check what a type cannot say (ranges, log level names), naming where a bad value came from.
+
+    Returns the settings with the log level spelled as ``logging`` expects it.
+    """
+
+    def fail(name: str, rule: str) -> ConfigError:
+        origin = _flag(name) if origins[name] == "flag" else origins[name]
+        return ConfigError(f"{origin}: {name} {rule}, got {getattr(settings, name)!r}")
+
+    for name in _AT_LEAST_ONE:
         if getattr(settings, name) < 1:
-            raise ConfigError(f"{name} must be at least 1")
+            raise fail(name, "must be at least 1")
+    for name in _ABOVE_ZERO:
+        if getattr(settings, name) <= 0:
+            raise fail(name, "must be more than 0")
+    for name in _NOT_NEGATIVE:
+        if getattr(settings, name) < 0:
+            raise fail(name, "must not be negative")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(
-            f"log_level must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}"
-        )
+        raise fail("log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    return replace(settings, log_level=settings.log_level.upper())
 
 
 # --- sources.yaml ---------------------------------------------------------------------------
@@ -167,7 +214,13 @@ _REQUIRED_KEYS = ("name", "url")
 
 
 def load_sources(path: str | Path) -> list[Source]:
-    """Read and validate a sources file; every error names the file and line."""
+    """Read and validate a sources file; every error names the file and line.
+
+    The file is composed into YAML nodes rather than loaded straight into
+    dicts, so that each complaint can point at the line of the offending key
+    or value, and so that duplicate keys (which a plain load silently
+    collapses to the last one) are caught.
+    """
     path_str = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -175,26 +228,25 @@ def load_sources(path: str | Path) -> list[Source]:
         raise SourcesFileError(path_str, None, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourcesFileError(path_str, None, f"cannot read: {exc}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise SourcesFileError(path_str, line, f"invalid YAML: {exc.problem}") from None
+    root = _compose(path_str, text)
     if not isinstance(root, yaml.MappingNode):
-        raise SourcesFileError(path_str, 1, "expected a mapping with a 'sources:' list")
-    top = {k.value: v for k, v in root.value}
-    unknown_top = sorted(set(top) - {"sources"})
-    if unknown_top:
-        node = next(k for k, _ in root.value if k.value == unknown_top[0])
-        raise SourcesFileError(path_str, _line(node), f"unknown key {unknown_top[0]!r}")
-    listing = top.get("sources")
+        line = _line(root) if root is not None else 1
+        raise SourcesFileError(path_str, line, "expected a mapping with a 'sources:' list")
+    top = _mapping(path_str, root)
+    for key, (key_node, _) in top.items():
+        if key != "sources":
+            raise SourcesFileError(
+                path_str, _line(key_node), f"unknown key {key!r} (only 'sources:' is allowed)"
+            )
+    listing = top["sources"][1] if "sources" in top else None
     if not isinstance(listing, yaml.SequenceNode):
         line = _line(listing) if listing is not None else 1
         raise SourcesFileError(path_str, line, "'sources' must be a list of feeds")
+    loader = yaml.SafeLoader("")
     sources: list[Source] = []
     seen: dict[str, int] = {}
     for item in listing.value:
-        source = _source_from_node(path_str, item)
+        source = _source_from_node(path_str, item, loader)
         key = source.url.rstrip("/").lower()
         if key in seen:
             raise SourcesFileError(
@@ -205,44 +257,92 @@ def load_sources(path: str | Path) -> list[Source]:
     return sources
 
 
+def _compose(path: str, text: str) -> yaml.Node | None:
+    """Parse YAML into nodes, turning every parser complaint into a file:line error."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise SourcesFileError(path, line, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:  # a control character or a stray byte
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise SourcesFileError(path, line, f"invalid YAML: {exc.reason} #x{char:04x}") from None
+    except yaml.YAMLError as exc:
+        raise SourcesFileError(path, None, f"invalid YAML: {exc}") from None
+
+
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _source_from_node(path: str, node: yaml.Node) -> Source:
+def _mapping(path: str, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """The keys of a mapping node with their key and value nodes; keys must be unique words."""
+    result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise SourcesFileError(path, _line(key_node), "keys must be plain words")
+        key = str(key_node.value)
+        if key in result:
+            first = _line(result[key][0])
+            raise SourcesFileError(
+                path, _line(key_node), f"duplicate key {key!r} (first at line {first})"
+            )
+        result[key] = (key_node, value_node)
+    return result
+
+
+def _construct(path: str, node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+    """Build the Python value of one node with the safe constructors, keeping its line."""
+    try:
+        return loader.construct_document(node)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else _line(node)
+        raise SourcesFileError(path, line, f"invalid value: {exc.problem}") from None
+
+
+def _is_word(value: Any) -> bool:
+    """A scalar that reads sensibly as text: a string or a number, not a list, map or bool."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _source_from_node(path: str, node: yaml.Node, loader: yaml.SafeLoader) -> Source:
     if not isinstance(node, yaml.MappingNode):
         raise SourcesFileError(path, _line(node), "each source must be a mapping")
     values: dict[str, Any] = {}
     lines: dict[str, int] = {}
-    for key_node, value_node in node.value:
-        key = key_node.value
+    for key, (key_node, value_node) in _mapping(path, node).items():
         if key not in _SOURCE_KEYS:
             allowed = ", ".join(sorted(_SOURCE_KEYS))
             raise SourcesFileError(
                 path, _line(key_node), f"unknown key {key!r} (allowed: {allowed})"
             )
-        values[key] = yaml.SafeLoader(yaml.serialize(value_node)).get_single_data()
+        values[key] = _construct(path, value_node, loader)
         lines[key] = _line(value_node)
-    for key in _REQUIRED_KEYS:
-        if not values.get(key):
-            raise SourcesFileError(path, _line(node), f"source is missing {key!r}")
 
     def fail(key: str, message: str) -> SourcesFileError:
         return SourcesFileError(path, lines.get(key, _line(node)), message)
 
+    for key in _REQUIRED_KEYS:
+        if values.get(key) is None or (_is_word(values[key]) and not str(values[key]).strip()):
+            raise fail(key, f"source is missing {key!r}")
+    if not _is_word(values["name"]):
+        raise fail("name", f"name must be text, got {values['name']!r}")
     name = str(values["name"]).strip()
-    url = str(values["url"]).strip()
+    url = str(values["url"]).strip() if isinstance(values["url"], str) else repr(values["url"])
     if not _is_http_url(url):
         raise fail("url", f"malformed feed URL {url!r}: must be http(s)://host/...")
-    site_url = str(values.get("site_url") or "").strip()
-    if site_url and not _is_http_url(site_url):
+    site_url = values.get("site_url") or ""
+    if site_url and (not isinstance(site_url, str) or not _is_http_url(site_url.strip())):
         raise fail("site_url", f"malformed site_url {site_url!r}")
     weight = values.get("weight", 0.5)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
         raise fail("weight", f"weight must be a number from 0 to 1, got {weight!r}")
     tags = values.get("tags") or []
-    if isinstance(tags, str) or not isinstance(tags, list):
-        raise fail("tags", "tags must be a list, e.g. [ai, research]")
+    if not isinstance(tags, list) or not all(_is_word(t) and str(t).strip() for t in tags):
+        raise fail("tags", f"tags must be a list of words, e.g. [lab, ai-only], got {tags!r}")
     interval = values.get("interval")
     if interval is not None and (
         isinstance(interval, bool) or not isinstance(interval, int) or interval < 1
@@ -254,9 +354,9 @@ def _source_from_node(path: str, node: yaml.Node) -> Source:
     return Source(
         name=name,
         url=url,
-        site_url=site_url,
+        site_url=site_url.strip(),
         weight=float(weight),
-        tags=tuple(str(t) for t in tags),
+        tags=tuple(str(t).strip() for t in tags),
         interval=interval,
         enabled=enabled,
     )
@@ -271,7 +371,9 @@ def _is_http_url(url: str) -> bool:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return False
-    host = (
-        parts.netloc.rsplit("@", 1)[-1].split(":")[0] if "[" not in parts.netloc else parts.netloc
-    )
+    hostport = parts.netloc.rpartition("@")[2]
+    if hostport.startswith("["):  # an IPv6 literal, maybe followed by :port
+        host = hostport.partition("]")[0] + "]"
+    else:
+        host = hostport.partition(":")[0]
     return parts.scheme in {"http", "https"} and bool(parts.hostname) and bool(_HOST_RE.match(host))
