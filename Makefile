@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint format demo bench eval clean
+.PHONY: install test lint format docs demo bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,6 +20,10 @@ lint: install
 	$(VENV)/bin/ruff check pipeline tests benchmarks tools
 	$(VENV)/bin/ruff format --check pipeline tests benchmarks tools
 	$(VENV)/bin/mypy
+	$(VENV)/bin/cog --check README.md
+
+docs: install
+	$(VENV)/bin/cog -r README.md
 
 format: install
 	$(VENV)/bin/ruff check --fix pipeline tests benchmarks tools

@@ -256,7 +256,9 @@ def run_cmd(settings: Settings, origins: dict[str, str]) -> None:
 @common_options
 def import_opml(settings: Settings, origins: dict[str, str], file: Path) -> None:
     """Add the feeds of an OPML file to the sources file."""
-    added = opml.append_sources(Path(settings.sources), opml.import_(file))
+    added = opml.append_sources(
+        Path(settings.sources), opml.import_(file), comment=f"imported from {file.name}"
+    )
     console.print(f"{len(added)} feeds added to {settings.sources}")
 
 

@@ -131,7 +131,7 @@ def load_settings(
             values[name] = _coerce(_BY_NAME[name], value, config_file)
             origins[name] = config_file
     for s in SETTINGS:
-        if s.env in env:
+        if env.get(s.env, "").strip():  # an empty variable counts as unset
             values[s.name] = _coerce(s, env[s.env], s.env)
             origins[s.name] = s.env
     for name, value in (overrides or {}).items():

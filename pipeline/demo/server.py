@@ -64,6 +64,10 @@ class CorpusServer:
 
         return register
 
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (for a server in its own process)."""
+        self._httpd.serve_forever()
+
     def start(self) -> CorpusServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()

@@ -1,0 +1,157 @@
+"""Fetch benchmark: 300 feeds of 20 entries with their pages, served on 127.0.0.1.
+
+Prints, for a cold run (everything new, page fetching and extraction included)
+and a warm run (every feed answers 304): wall time, feeds/s, articles/s, peak
+memory, and how much of the cold run the extraction workers kept both cores
+busy. The server runs in its own process so it does not share our GIL.
+
+    python benchmarks/fetch.py [--feeds 300] [--entries 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline import run  # noqa: E402
+from pipeline.config import Settings  # noqa: E402
+from pipeline.demo.server import CorpusServer  # noqa: E402
+from pipeline.models import Source  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+
+WORDS = (
+    "model training data benchmark researchers company release open weights safety policy "
+    "inference chips startup funding agents reasoning language vision robotics evaluation "
+    "regulators lawsuit compute cluster parameters tokens users developers platform"
+).split()
+
+
+def _paragraph(rng: random.Random, sentences: int) -> str:
+    out = []
+    for _ in range(sentences):
+        words = rng.choices(WORDS, k=rng.randint(12, 24))
+        out.append(" ".join(words).capitalize() + ".")
+    return " ".join(out)
+
+
+def _page(rng: random.Random, title: str) -> str:
+    paragraphs = "\n".join(f"<p>{_paragraph(rng, rng.randint(3, 6))}</p>" for _ in range(rng.randint(6, 12)))
+    nav = "".join(f'<li><a href="/section/{w}">{w.title()}</a></li>' for w in WORDS[:12])
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta property="article:published_time" content="2024-12-18T10:00:00Z"></head><body>
+<header><nav><ul>{nav}</ul></nav></header><div class="ad">Advertisement</div>
+<main><article><h1>{title}</h1><p class="byline">By Staff Writer</p>{paragraphs}</article></main>
+<aside><h2>Related</h2><ul>{nav}</ul></aside><section class="comments"><p>Great read!</p></section>
+<footer><p>Copyright 2024 Example Media</p></footer></body></html>"""
+
+
+def _feed(name: str, items: list[tuple[str, str]]) -> str:
+    entries = "".join(
+        f"<item><title>{t}</title><link>{{base}}{p}</link><guid>{{base}}{p}</guid>"
+        f"<pubDate>Wed, 18 Dec 2024 10:{i % 60:02d}:00 GMT</pubDate>"
+        f"<description>Summary of {t}.</description></item>"
+        for i, (t, p) in enumerate(items)
+    )
+    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{name}</title><link>{{base}}/{name}/</link>{entries}</channel></rss>'
+
+
+def build_corpus(root: Path, feeds: int, entries: int) -> None:
+    rng = random.Random(7)
+    for f in range(feeds):
+        name = f"outlet{f:03d}"
+        items = []
+        for e in range(entries):
+            title = f"{name} story {e}: " + " ".join(rng.choices(WORDS, k=6))
+            path = f"/{name}/2024/12/18/story-{e}.html"
+            (root / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+            (root / path.lstrip("/")).write_text(_page(rng, title), encoding="utf-8")
+            items.append((title, path))
+        (root / name / "feed.xml").write_text(_feed(name, items), encoding="utf-8")
+
+
+def _serve(root: str, port_queue: multiprocessing.Queue[int]) -> None:
+    server = CorpusServer(Path(root))
+    port_queue.put(int(server.base_url.rsplit(":", 1)[1]))
+    server.serve_forever()
+
+
+def _peak_mb() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=300)
+    parser.add_argument("--entries", type=int, default=20)
+    args = parser.parse_args()
+    console = Console()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "corpus"
+        console.print(f"generating {args.feeds} feeds x {args.entries} pages ...")
+        build_corpus(root, args.feeds, args.entries)
+        queue: multiprocessing.Queue[int] = multiprocessing.Queue()
+        server = multiprocessing.get_context("spawn").Process(target=_serve, args=(str(root), queue), daemon=True)
+        server.start()
+        base = f"http://127.0.0.1:{queue.get(timeout=30)}"
+        settings = replace(Settings(), db=str(Path(tmp) / "bench.db"), max_connections=64, max_per_host=64)
+        store = Store.open(settings.db)
+        store.sources.sync([Source(name=f"outlet{f:03d}", url=f"{base}/outlet{f:03d}/feed.xml") for f in range(args.feeds)])
+        rows = []
+        for label in ("cold", "warm"):
+            cpu_self, cpu_children = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            report = run.fetch_round(store, settings, force=True)
+            wall = time.perf_counter() - t0
+            extract_cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu_children
+            main_cpu = _cpu(resource.RUSAGE_SELF) - cpu_self
+            own, children = _peak_mb()
+            rows.append((label, wall, report, extract_cpu, main_cpu, own, children))
+        store.close()
+        server.terminate()
+    table = Table(title=f"fetch round: {args.feeds} feeds x {args.entries} entries on 127.0.0.1 (2 extraction workers)")
+    for col in ("run", "wall s", "feeds/s", "articles/s", "new", "304s", "errors", "extract CPU s", "extract share", "main CPU s", "peak MB main/worker"):
+        table.add_column(col, justify="right")
+    for label, wall, report, extract_cpu, main_cpu, own, children in rows:
+        not_modified = sum(1 for r in report.sources if r.status == 304)
+        share = extract_cpu / (wall * settings.extract_workers) if wall else 0.0
+        table.add_row(
+            label,
+            f"{wall:.2f}",
+            f"{len(report.sources) / wall:.0f}",
+            f"{report.new_articles / wall:.0f}",
+            str(report.new_articles),
+            str(not_modified),
+            str(report.errors),
+            f"{extract_cpu:.1f}",
+            f"{share:.0%}",
+            f"{main_cpu:.1f}",
+            f"{own:.0f}/{children:.0f}",
+        )
+    console.print(table)
+    console.print(
+        "targets: warm run < 3 s; cold run bound by extraction CPU on both cores "
+        "(extract share = extraction worker CPU / (wall x workers), near 100% when the workers never wait on the network)"
+    )
+
+
+if __name__ == "__main__":
+    main()
