@@ -52,7 +52,8 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.models import Article  # noqa: E402
 from pipeline.sentences import content_terms, reject_reason, split_sentences  # noqa: E402
-from pipeline.summarize import Summary, source_texts, summarize, verify_citations  # noqa: E402
+from pipeline.models import Summary  # noqa: E402
+from pipeline.summarize import source_texts, summarize, verify_citations  # noqa: E402
 
 CORPUS = ROOT / "pipeline" / "demo" / "corpus"
 ECBPLUS = ROOT / ".." / "shared" / "data" / "ecbplus_dev.csv"

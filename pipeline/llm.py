@@ -28,16 +28,9 @@ from typing import Any
 
 import httpx
 
-from .models import Article
+from .models import Article, Summary, SummarySentence
 from .sentences import reject_reason, split_sentences
-from .summarize import (
-    Summary,
-    SummaryParams,
-    SummarySentence,
-    source_texts,
-    summarize,
-    verify_citations,
-)
+from .summarize import SummaryParams, source_texts, summarize, verify_citations
 
 LOGGER = logging.getLogger(__name__)
 

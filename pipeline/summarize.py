@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .models import Article
+from .models import Article, Citation, Summary, SummarySentence
 from .sentences import (
     clean_headline,
     content_terms,
@@ -45,96 +45,6 @@ from .sentences import (
 )
 
 LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Citation:
-    """One numbered source of a story: an outlet and the articles it contributed."""
-
-    number: int
-    outlet: str
-    title: str
-    url: str
-    published_at: datetime | None
-    article_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SummarySentence:
-    """A summary sentence and the numbers of the sources that state it."""
-
-    text: str
-    citations: tuple[int, ...]
-
-    def render(self) -> str:
-        """The sentence with its markers, as published: ``text [1][3]``."""
-        return self.text + " " + "".join(f"[{n}]" for n in self.citations)
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """Headline, lead and key points of a story, with its numbered sources."""
-
-    headline: str
-    lead: tuple[SummarySentence, ...]
-    points: tuple[SummarySentence, ...]
-    sources: tuple[Citation, ...]
-    method: str = "extractive"  # or "llm"
-
-    @property
-    def sentences(self) -> tuple[SummarySentence, ...]:
-        return self.lead + self.points
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (datetimes as ISO 8601) for the stories table."""
-
-        def sentence(s: SummarySentence) -> dict[str, Any]:
-            return {"text": s.text, "citations": list(s.citations)}
-
-        return {
-            "headline": self.headline,
-            "method": self.method,
-            "lead": [sentence(s) for s in self.lead],
-            "points": [sentence(s) for s in self.points],
-            "sources": [
-                {
-                    "number": c.number,
-                    "outlet": c.outlet,
-                    "title": c.title,
-                    "url": c.url,
-                    "published_at": c.published_at.isoformat() if c.published_at else None,
-                    "article_ids": list(c.article_ids),
-                }
-                for c in self.sources
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Summary:
-        """The inverse of ``as_dict``."""
-
-        def sentences(items: Sequence[Mapping[str, Any]]) -> tuple[SummarySentence, ...]:
-            return tuple(SummarySentence(s["text"], tuple(s["citations"])) for s in items)
-
-        return cls(
-            headline=data["headline"],
-            lead=sentences(data["lead"]),
-            points=sentences(data["points"]),
-            sources=tuple(
-                Citation(
-                    number=c["number"],
-                    outlet=c["outlet"],
-                    title=c["title"],
-                    url=c["url"],
-                    published_at=(
-                        datetime.fromisoformat(c["published_at"]) if c["published_at"] else None
-                    ),
-                    article_ids=tuple(c["article_ids"]),
-                )
-                for c in data["sources"]
-            ),
-            method=data.get("method", "extractive"),
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.models import Article
+from pipeline.models import Article, Summary, SummarySentence
 from pipeline.sentences import clean_headline, reject_reason, split_sentences, support
-from pipeline.summarize import (
-    Summary,
-    SummarySentence,
-    number_sources,
-    source_texts,
-    summarize,
-    verify_citations,
-)
+from pipeline.summarize import number_sources, source_texts, summarize, verify_citations
 
 T0 = datetime(2024, 12, 16, 10, 0, tzinfo=UTC)
 
