@@ -50,9 +50,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.models import Article  # noqa: E402
+from pipeline.models import Article, Summary  # noqa: E402
 from pipeline.sentences import content_terms, reject_reason, split_sentences  # noqa: E402
-from pipeline.models import Summary  # noqa: E402
 from pipeline.summarize import source_texts, summarize, verify_citations  # noqa: E402
 
 CORPUS = ROOT / "pipeline" / "demo" / "corpus"
