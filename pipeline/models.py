@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 
@@ -279,3 +279,32 @@ class Summary:
             ),
             method=data.get("method", "extractive"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RankedStory:
+    """A story as the digest sees it: stored headline, cited summary, score and members."""
+
+    id: int
+    headline: str
+    section: str
+    score: float
+    explanation: str
+    status: str  # auto, approved, pinned, rejected
+    summary: Summary
+    outlets: int  # distinct outlets, copies counted once
+    article_urls: tuple[str, ...]  # every member article, copies included
+    article_times: tuple[datetime, ...]  # when each member was published (else fetched)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    included: bool = True  # False when relevance or mute rules leave it out
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One day's published digest: its stories in the order readers see them."""
+
+    day: date
+    timezone: str
+    built_at: datetime
+    stories: tuple[RankedStory, ...]
