@@ -91,11 +91,14 @@ def fetch(settings: Settings, origins: dict[str, str], force: bool) -> None:
     """Fetch due feeds and the pages of their new articles."""
     with _open(settings) as store:
         store.sources.sync(load_sources(settings.sources))
-        report = _fetch_with_progress(store, settings, force)
+        with _fetch_progress() as callbacks:
+            report = run.fetch_round(store, settings, force, **callbacks)
         _print_round(report)
 
 
-def _fetch_with_progress(store: Store, settings: Settings, force: bool) -> run.RoundReport:
+@contextmanager
+def _fetch_progress() -> Iterator[dict[str, Any]]:
+    """A rich progress bar fed by the round's callbacks: sources done, new articles, errors."""
     columns = (
         TextColumn("[bold]fetching"),
         BarColumn(),
@@ -115,7 +118,7 @@ def _fetch_with_progress(store: Store, settings: Settings, force: bool) -> run.R
             counts["errors"] += bool(r.error)
             progress.update(task, advance=1, new=counts["new"], errors=counts["errors"])
 
-        return run.fetch_round(store, settings, force, on_source=on_source, on_start=on_start)
+        yield {"on_start": on_start, "on_source": on_source}
 
 
 def _print_round(report: run.RoundReport) -> None:
@@ -182,16 +185,22 @@ def _ago(when: datetime | None) -> str:
 @click.option("--rebuild", is_flag=True, help="Re-cluster every article from scratch (keeps ids)")
 @common_options
 def cluster_cmd(settings: Settings, origins: dict[str, str], rebuild: bool) -> None:
-    """Deduplicate new articles and group them into stories."""
+    """Deduplicate new articles, group them into stories, and refresh their summaries."""
     with _open(settings) as store:
-        report = (run.rebuild_stories if rebuild else run.process_new)(store, settings)
-        _print_stage(report)
+        for report in run.update_stories(store, settings, rebuild):
+            _print_stage(report)
+
+
+def _print_run(report: run.RunReport) -> None:
+    _print_round(report.fetched)
+    for stage in report.stages:
+        _print_stage(stage)
 
 
 def _print_stage(report: StageReport) -> None:
     extra = ", ".join(f"{v} {k}" for k, v in report.details.items())
     console.print(
-        f"{report.stage}: {report.processed} articles, {report.created} new stories"
+        f"{report.stage}: {report.processed} processed, {report.created} new stories"
         + (f", {extra}" if extra else "")
     )
 
@@ -246,9 +255,9 @@ def run_cmd(settings: Settings, origins: dict[str, str]) -> None:
     """Fetch, deduplicate and cluster: one full pass of the pipeline."""
     with _open(settings) as store:
         store.sources.sync(load_sources(settings.sources))
-        round_report = _fetch_with_progress(store, settings, force=False)
-        _print_round(round_report)
-        _print_stage(run.process_new(store, settings))
+        with _fetch_progress() as callbacks:
+            report = run.run_all(store, settings, **callbacks)
+        _print_run(report)
 
 
 @cli.command("import-opml")
@@ -307,9 +316,9 @@ def demo_cmd(settings: Settings, origins: dict[str, str], out: Path, port: int) 
         console.print(f"serving the demo corpus at {server.base_url}")
         store, _ = run.init(demo_settings)
         try:
-            round_report = _fetch_with_progress(store, demo_settings, force=True)
-            _print_round(round_report)
-            _print_stage(run.process_new(store, demo_settings))
+            with _fetch_progress() as callbacks:
+                report = run.run_all(store, demo_settings, force=True, **callbacks)
+            _print_run(report)
             multi = listing.stories(store, None, min_sources=2)
             console.print(f"{len(multi)} stories covered by two or more outlets:")
             for s in multi:

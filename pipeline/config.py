@@ -63,6 +63,22 @@ class Settings:
     cluster_window_hours: float = _setting(
         72.0, "A story stays open for new articles this long after its last one"
     )
+    summarizer: str = _setting("extractive", "Summaries: extractive (no model) or llm")
+    llm_base_url: str = _setting("", "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    llm_model: str = _setting("", "Model name sent to the LLM endpoint")
+    llm_api_key_env: str = _setting(
+        "DIGEST_LLM_API_KEY", "Name of the environment variable holding the LLM API key"
+    )
+    llm_timeout_s: float = _setting(
+        60.0, "Seconds to wait for the LLM before using the extractive summary"
+    )
+    relevance_threshold: float = _setting(
+        3.0, "AI-relevance score a story needs (sources tagged ai-only always pass)"
+    )
+    mute_terms: str = _setting("", "Comma-separated words that keep a story out of the digest")
+    mute_phrases: str = _setting("", "Comma-separated phrases that keep a story out of the digest")
+    mute_sources: str = _setting("", "Comma-separated source names whose stories are left out")
+    half_life_hours: float = _setting(18.0, "Recency half-life of a story's score, in hours")
     log_level: str = _setting("WARNING", "Logging level: DEBUG, INFO, WARNING or ERROR")
 
 
@@ -179,7 +195,13 @@ _AT_LEAST_ONE = (
     "max_feed_bytes",
     "max_page_bytes",
 )
-_ABOVE_ZERO = ("connect_timeout_s", "read_timeout_s", "deadline_s")
+_ABOVE_ZERO = (
+    "connect_timeout_s",
+    "read_timeout_s",
+    "deadline_s",
+    "llm_timeout_s",
+    "half_life_hours",
+)
 _NOT_NEGATIVE = ("retries", "backoff_base_s", "max_retry_after_s", "cluster_window_hours")
 
 
@@ -204,7 +226,16 @@ def _validate(settings: Settings, origins: Mapping[str, str]) -> Settings:
             raise fail(name, "must not be negative")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise fail("log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    if settings.summarizer not in {"extractive", "llm"}:
+        raise fail("summarizer", "must be extractive or llm")
+    if settings.summarizer == "llm" and not (settings.llm_base_url and settings.llm_model):
+        raise fail("summarizer", "llm needs llm_base_url and llm_model")
     return replace(settings, log_level=settings.log_level.upper())
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """A comma-separated setting as a tuple of its non-empty, stripped items."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 # --- sources.yaml ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .models import Article, Story
+from .models import Article, Story, Summary
 from .store import Store
 from .store.convert import to_iso
 
@@ -21,6 +21,7 @@ class StoryView:
 
     story: Story
     articles: tuple[Article, ...]
+    generated: dict[str, Any]  # stored headline, summary, score, explanation, section
 
     @property
     def outlets(self) -> int:
@@ -32,10 +33,34 @@ class StoryView:
         return self.story.headline or (self.articles[0].title if self.articles else "")
 
     def as_dict(self) -> dict[str, Any]:
+        summary: Summary | None = self.generated["summary"]
         return {
             "id": self.story.id,
             "headline": self.headline,
             "status": self.story.status,
+            "section": self.generated["section"],
+            "score": self.generated["score"],
+            "explanation": self.generated["explanation"],
+            "included": self.generated["included"],
+            "summary": (
+                [{"text": s.text, "citations": list(s.citations)} for s in summary.sentences]
+                if summary
+                else []
+            ),
+            "sources": (
+                [
+                    {
+                        "number": c.number,
+                        "outlet": c.outlet,
+                        "title": c.title,
+                        "url": c.url,
+                        "published_at": to_iso(c.published_at),
+                    }
+                    for c in summary.sources
+                ]
+                if summary
+                else []
+            ),
             "first_seen": to_iso(self.story.first_seen),
             "last_seen": to_iso(self.story.last_seen),
             "outlets": self.outlets,
@@ -55,9 +80,16 @@ class StoryView:
 
 def stories(store: Store, since: datetime | None = None, min_sources: int = 1) -> list[StoryView]:
     """Stories active since ``since`` (all when None), most outlets first, then newest."""
-    found = store.stories.list(since)
+    found = store.stories.since(since)
     members = {a.id: a for a in store.articles.get_many(i for s in found for i in s.article_ids)}
-    views = [StoryView(s, tuple(members[i] for i in s.article_ids if i in members)) for s in found]
+    views = [
+        StoryView(
+            s,
+            tuple(members[i] for i in s.article_ids if i in members),
+            store.stories.generated(s.id),
+        )
+        for s in found
+    ]
     views = [v for v in views if v.articles and v.outlets >= min_sources]
     views.sort(
         key=lambda v: (

@@ -17,10 +17,10 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from . import cluster, dedupe, extract, feeds, urls
-from .config import Settings, load_sources
+from . import cluster, dedupe, extract, feeds, llm, rank, relevance, summarize, urls
+from .config import Settings, load_sources, split_list
 from .fetch import Fetcher, next_fetch_at
-from .models import Article, Source, StageReport
+from .models import Article, Source, StageReport, Summary
 from .store import Store
 
 LOGGER = logging.getLogger(__name__)
@@ -305,6 +305,61 @@ def process_new(store: Store, settings: Settings) -> StageReport:
     )
 
 
+def rank_params(settings: Settings) -> rank.RankParams:
+    """Ranking, section and relevance knobs from the settings."""
+    gate = replace(
+        relevance.RelevanceParams(),
+        threshold=settings.relevance_threshold,
+        mute_terms=split_list(settings.mute_terms),
+        mute_phrases=split_list(settings.mute_phrases),
+        mute_sources=split_list(settings.mute_sources),
+    )
+    return replace(rank.RankParams(), half_life_h=settings.half_life_hours, relevance=gate)
+
+
+def _summarize(members: list[Article], settings: Settings) -> Summary:
+    """The configured summarizer; the LLM path falls back to the extractive one by itself."""
+    if settings.summarizer != "llm":
+        return summarize.summarize(members)
+    params = llm.LLMParams(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key_env=settings.llm_api_key_env,
+        timeout_s=settings.llm_timeout_s,
+    )
+    outcome = llm.summarize_llm(members, params)
+    for problem in outcome.problems:
+        LOGGER.info("llm summary of story with articles %s: %s", [a.id for a in members], problem)
+    return outcome.summary
+
+
+def summarize_stories(store: Store, settings: Settings) -> StageReport:
+    """Headline, cited summary, section and score for every story whose membership changed.
+
+    A story an editor edited keeps its headline and summary; its score and
+    section still follow its new members.
+    """
+    stale = store.stories.needing_summary()
+    tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
+    params = rank_params(settings)
+    now = _now()
+    for story, key in stale:
+        members = store.articles.get_many(story.article_ids)
+        summary = _summarize(members, settings)
+        score = rank.score(members, now, story.status, params, source_tags=tags)
+        store.stories.set_generated(
+            story.id,
+            key,
+            summary,
+            score.value,
+            score.explanation,
+            score.section,
+            score.relevance.value,
+            score.included,
+        )
+    return StageReport(stage="summarize", processed=len(stale))
+
+
 def rebuild_stories(store: Store, settings: Settings) -> StageReport:
     """Re-cluster every article from scratch, honouring editors' constraints and keeping ids."""
     articles = sorted(store.articles.all(), key=lambda a: (a.when or _now(), a.id))
@@ -332,12 +387,27 @@ def init(settings: Settings) -> tuple[Store, dict[str, int]]:
     return store, counts
 
 
+def update_stories(store: Store, settings: Settings, rebuild: bool = False) -> list[StageReport]:
+    """Dedupe and cluster what is new (or everything, with ``rebuild``), then refresh summaries."""
+    clustered = rebuild_stories(store, settings) if rebuild else process_new(store, settings)
+    return [clustered, summarize_stories(store, settings)]
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """One full pass: the fetch round and each later stage's report."""
+
+    fetched: RoundReport
+    stages: list[StageReport]
+
+
 def run_all(
     store: Store,
     settings: Settings,
+    force: bool = False,
     on_source: Callable[[SourceReport], None] | None = None,
     on_start: Callable[[int], None] | None = None,
-) -> tuple[RoundReport, StageReport]:
-    """One full pass: fetch every due source and its pages, then dedupe and cluster."""
-    round_report = fetch_round(store, settings, on_source=on_source, on_start=on_start)
-    return round_report, process_new(store, settings)
+) -> RunReport:
+    """One full pass: fetch due sources and their pages, dedupe, cluster, summarize."""
+    fetched = fetch_round(store, settings, force, on_source=on_source, on_start=on_start)
+    return RunReport(fetched, update_stories(store, settings))

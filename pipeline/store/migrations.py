@@ -137,3 +137,12 @@ def m001_initial(db: Database) -> None:
         {"date": str, "built_at": str, "story_ids": str, "sent_at": str},
         pk="date",
     )
+
+
+@migrations()
+def m002_story_summaries(db: Database) -> None:
+    """What the summarize stage needs to recompute only when membership changes."""
+    stories = db.table("stories")
+    stories.add_column("members_key", str)  # member ids when the summary was made
+    stories.add_column("included", int)  # relevance and mute rules let it into digests
+    stories.add_column("relevance", float)

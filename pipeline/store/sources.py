@@ -81,7 +81,9 @@ class Sources:
         else:
             where = "enabled = 1 and (next_fetch_at is null or next_fetch_at <= ?)"
             args = [to_iso(now)]
-        return [_to_source(r) for r in self.db.table("sources").rows_where(where, args, order_by="id")]
+        return [
+            _to_source(r) for r in self.db.table("sources").rows_where(where, args, order_by="id")
+        ]
 
     def record_health(self, source: Source) -> None:
         """Store a source's health after a fetch (status, validators, failures, next time)."""

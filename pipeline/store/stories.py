@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from ..models import Story
+from ..models import Story, Summary
 from .convert import from_iso, to_iso
+
+
+def members_key(article_ids: Iterable[int]) -> str:
+    """A short digest of a story's member ids: it changes exactly when membership changes."""
+    joined = ",".join(str(i) for i in sorted(article_ids))
+    return hashlib.sha1(joined.encode()).hexdigest()[:16]
 
 
 def _to_story(row: Mapping[str, Any], article_ids: tuple[int, ...]) -> Story:
@@ -96,9 +104,9 @@ class Stories:
         ).fetchall()
         return {int(a): int(s) for a, s in rows}
 
-    def list(self, since: datetime | None = None) -> list[Story]:
+    def since(self, when: datetime | None = None) -> list[Story]:
         """Stories whose last article is at or after ``since`` (all when None), newest first."""
-        where, args = ("last_seen >= ?", [to_iso(since)]) if since else ("1", [])
+        where, args = ("last_seen >= ?", [to_iso(when)]) if when else ("1", [])
         rows = list(self.db.table("stories").rows_where(where, args, order_by="last_seen desc, id"))
         members: dict[int, list[int]] = {}
         for article_id, story_id in self.db.execute(
@@ -107,6 +115,64 @@ class Stories:
         ).fetchall():
             members.setdefault(story_id, []).append(article_id)
         return [_to_story(r, tuple(members.get(r["id"], ()))) for r in rows]
+
+    def needing_summary(self) -> list[tuple[Story, str]]:
+        """Stories whose membership changed since their summary was made, with the new key."""
+        stale = []
+        for story in self.since():
+            key = members_key(story.article_ids)
+            row = self.db.table("stories").get(story.id)
+            if story.article_ids and row["members_key"] != key:
+                stale.append((story, key))
+        return stale
+
+    def set_generated(
+        self,
+        story_id: int,
+        members_key: str,
+        summary: Summary,
+        score: float,
+        explanation: str,
+        section: str,
+        relevance: float,
+        included: bool,
+    ) -> None:
+        """Store what the summarize and rank stages made; an editor's headline and summary stay."""
+        row = self.db.table("stories").get(story_id)
+        values: dict[str, Any] = {
+            "members_key": members_key,
+            "score": score,
+            "score_explanation": explanation,
+            "section": section,
+            "relevance": relevance,
+            "included": int(included),
+        }
+        if not row["edited"]:
+            values["headline"] = summary.headline
+            values["summary"] = json.dumps(summary.as_dict(), ensure_ascii=False)
+        self.db.table("stories").update(story_id, values)
+
+    def set_scores(self, scores: Mapping[int, tuple[float, str, bool]]) -> None:
+        """Store (score, explanation, included) per story, as ranked for one digest."""
+        with self.db.atomic():
+            for story_id, (value, explanation, included) in scores.items():
+                self.db.table("stories").update(
+                    story_id,
+                    {"score": value, "score_explanation": explanation, "included": int(included)},
+                )
+
+    def generated(self, story_id: int) -> dict[str, Any]:
+        """The stored headline, summary (as a ``Summary``), score, section and flags."""
+        row = self.db.table("stories").get(story_id)
+        return {
+            "headline": row["headline"] or "",
+            "summary": Summary.from_dict(json.loads(row["summary"])) if row["summary"] else None,
+            "score": row["score"],
+            "explanation": row["score_explanation"] or "",
+            "section": row["section"] or "other",
+            "relevance": row["relevance"],
+            "included": bool(row["included"]) if row["included"] is not None else True,
+        }
 
     def get(self, story_id: int) -> Story:
         row = self.db.table("stories").get(story_id)
