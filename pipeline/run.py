@@ -157,16 +157,20 @@ async def fetch_pages(
 
     async def one(article: Article) -> None:
         started = _now()
+        feed_url = feed_urls.get(article.source_id, "")
         page = None
         error: str | None = None
         canonical: str | None = None
         if not settings.fetch_pages:
             error = "page fetching disabled"
-        elif not await fetcher.page_allowed(article.url, feed_urls.get(article.source_id, "")):
+        elif not await fetcher.page_allowed(article.url, feed_url):
             error = "refused: page host is private and not the feed's own host"
             report.pages_refused += 1
         else:
-            result = await fetcher.get(article.url, max_bytes=settings.max_page_bytes)
+            # feed_url makes every redirect hop pass the same private-network rule
+            result = await fetcher.get(
+                article.url, max_bytes=settings.max_page_bytes, feed_url=feed_url
+            )
             report.pages_fetched += 1
             store.sources.log_fetch(
                 article.source_id,

@@ -1,0 +1,274 @@
+"""Shared fixtures: settings for fast tests, an in-memory store, and a real loopback feed server.
+
+The feed server is ``pipeline.demo.server.CorpusServer`` serving ``tests/fixtures/``
+(real ETag / Last-Modified / 304 / gzip handling) plus hostile routes, so the
+fetcher's production code path runs in tests. Every route is bounded in time
+and size: nothing sleeps longer than a few seconds or keeps a body in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from pipeline.config import Settings
+from pipeline.demo.server import CorpusServer, send
+from pipeline.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+SMALL_FEED = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Small</title><link>http://127.0.0.1/</link>
+<item><title>Only item</title><link>http://127.0.0.1/only</link></item>
+</channel></rss>"""
+
+HUGE_BYTES = 50_000_000
+BOMB_BYTES = 64_000_000  # inflated size of /gzip-bomb; its gzip body is about 60 kB
+HANG_LIMIT_S = 5.0  # the longest any route keeps a connection busy
+
+# Broken XML that feedparser's loose parser can still read: truncated mid-item, a bare "&".
+MALFORMED = b"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Cut off</title>
+<item><title>First & readable</title><link>http://127.0.0.1/m/1</link></item>
+<item><title>Second readable</title><link>http://127.0.0.1/m/2</link></item>
+<item><title>Truncated</title><link>http://127.0.0.1/m/3</li"""
+
+# The declaration says ISO-8859-1 (true); the Content-Type header says UTF-8 (false).
+WRONG_CHARSET = (
+    '<?xml version="1.0" encoding="iso-8859-1"?>\n'
+    '<rss version="2.0"><channel><title>Caf\u00e9 news</title><link>http://127.0.0.1/</link>'
+    "<item><title>Un caf\u00e9 tr\u00e8s fort</title><link>http://127.0.0.1/cafe</link></item>"
+    "</channel></rss>"
+).encode("latin-1")
+
+
+class FeedServer(CorpusServer):
+    """The corpus server plus the state the hostile routes keep for assertions."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.counters: dict[str, int] = {}
+        self.in_flight: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.state_lock = threading.Lock()
+
+    def count(self, key: str) -> int:
+        """Increment and return the counter for ``key`` (per-test keys keep tests independent)."""
+        with self.state_lock:
+            self.counters[key] = self.counters.get(key, 0) + 1
+            return self.counters[key]
+
+
+def _query(request: BaseHTTPRequestHandler) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
+
+
+def _redirect(request: BaseHTTPRequestHandler, status: int, location: str) -> None:
+    send(request, status, b"", {"Location": location})
+
+
+def _add_routes(server: FeedServer) -> None:
+    for code in (400, 403, 404, 410, 429, 500, 502, 503):
+
+        def status(request: BaseHTTPRequestHandler, code: int = code) -> None:
+            """``/status/<code>[?retry-after=V]``: always that status."""
+            retry_after = _query(request).get("retry-after")
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            send(request, code, b"error", headers)
+
+        server.route(f"/status/{code}")(status)
+
+    @server.route("/flaky")
+    def flaky(request: BaseHTTPRequestHandler) -> None:
+        """``/flaky?key=K&fails=N[&code=503][&retry-after=V]``: fails N times per key, then 200."""
+        q = _query(request)
+        if server.count("flaky:" + q["key"]) <= int(q.get("fails", "1")):
+            headers = {"Retry-After": q["retry-after"]} if "retry-after" in q else {}
+            send(request, int(q.get("code", "503")), b"try again", headers)
+        else:
+            send(request, 200, SMALL_FEED, {"Content-Type": "application/rss+xml"})
+
+    @server.route("/slow")
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        """Headers at once, then one byte every 0.1 s: no read timeout fires, only a deadline."""
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("Content-Length", "1000")
+        request.end_headers()
+        for _ in range(int(HANG_LIMIT_S / 0.1)):
+            request.wfile.write(b" ")
+            request.wfile.flush()
+            time.sleep(0.1)
+
+    @server.route("/stall")
+    def stall(request: BaseHTTPRequestHandler) -> None:
+        """Never answers (within HANG_LIMIT_S): a read timeout or the deadline must end it."""
+        time.sleep(HANG_LIMIT_S)
+        send(request, 200, SMALL_FEED)
+
+    @server.route("/hold")
+    def hold(request: BaseHTTPRequestHandler) -> None:
+        """``/hold?key=K``: answers after 0.2 s, recording how many requests overlapped."""
+        key = _query(request)["key"]
+        with server.state_lock:
+            server.in_flight[key] = server.in_flight.get(key, 0) + 1
+            server.peak[key] = max(server.peak.get(key, 0), server.in_flight[key])
+        time.sleep(0.2)
+        with server.state_lock:
+            server.in_flight[key] -= 1
+        send(request, 200, SMALL_FEED, {"Content-Type": "application/rss+xml"})
+
+    @server.route("/redirect")
+    def redirect(request: BaseHTTPRequestHandler) -> None:
+        """``/redirect?code=301&to=/feeds/x.xml``: one redirect of the given kind."""
+        q = _query(request)
+        _redirect(request, int(q.get("code", "302")), q["to"])
+
+    server.route("/moved")(lambda r: _redirect(r, 301, "/feeds/rss2-lab-blog.xml"))
+    server.route("/moved-308")(lambda r: _redirect(r, 308, "/feeds/atom-research.xml"))
+    server.route("/found")(lambda r: _redirect(r, 302, "/feeds/rss2-lab-blog.xml"))
+    server.route("/moved-twice")(lambda r: _redirect(r, 301, "/moved-308"))
+    server.route("/moved-then-found")(lambda r: _redirect(r, 301, "/found"))
+
+    @server.route("/redirect-loop")
+    def redirect_loop(request: BaseHTTPRequestHandler) -> None:
+        """A two-step cycle: /redirect-loop -> /redirect-loop?again=1 -> /redirect-loop."""
+        again = "again" in _query(request)
+        _redirect(request, 302, "/redirect-loop" if again else "/redirect-loop?again=1")
+
+    @server.route("/redirect-chain")
+    def redirect_chain(request: BaseHTTPRequestHandler) -> None:
+        """``/redirect-chain?n=N``: N distinct redirects, then a feed."""
+        n = int(_query(request)["n"])
+        if n > 0:
+            _redirect(request, 302, f"/redirect-chain?n={n - 1}")
+        else:
+            send(request, 200, SMALL_FEED, {"Content-Type": "application/rss+xml"})
+
+    @server.route("/huge")
+    def huge(request: BaseHTTPRequestHandler) -> None:
+        """50 MB in 256 kB chunks (``?chunked=1``: without a Content-Length)."""
+        chunked = "chunked" in _query(request)
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        if chunked:
+            request.send_header("Transfer-Encoding", "chunked")
+        else:
+            request.send_header("Content-Length", str(HUGE_BYTES))
+        request.end_headers()
+        block = b"x" * 262_144
+        for _ in range(HUGE_BYTES // len(block)):
+            if chunked:
+                request.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+            else:
+                request.wfile.write(block)
+        if chunked:
+            request.wfile.write(b"0\r\n\r\n")
+
+    bomb = _gzip_bomb()
+
+    @server.route("/gzip-bomb")
+    def gzip_bomb(request: BaseHTTPRequestHandler) -> None:
+        send(
+            request, 200, bomb, {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}
+        )
+
+    @server.route("/deflate")
+    def deflate(request: BaseHTTPRequestHandler) -> None:
+        """The small feed as zlib-wrapped deflate, the form HTTP's 'deflate' means."""
+        body = zlib.compress(SMALL_FEED)
+        send(
+            request,
+            200,
+            body,
+            {"Content-Type": "application/rss+xml", "Content-Encoding": "deflate"},
+        )
+
+    @server.route("/brotli")
+    def brotli(request: BaseHTTPRequestHandler) -> None:
+        """An encoding we never asked for and cannot decode."""
+        send(
+            request,
+            200,
+            b"\x8b\x00\x80",
+            {"Content-Type": "application/rss+xml", "Content-Encoding": "br"},
+        )
+
+    @server.route("/wrong-charset")
+    def wrong_charset(request: BaseHTTPRequestHandler) -> None:
+        send(request, 200, WRONG_CHARSET, {"Content-Type": "application/rss+xml; charset=utf-8"})
+
+    @server.route("/malformed")
+    def malformed(request: BaseHTTPRequestHandler) -> None:
+        send(request, 200, MALFORMED, {"Content-Type": "application/rss+xml"})
+
+    @server.route("/not-modified")
+    def not_modified(request: BaseHTTPRequestHandler) -> None:
+        """Always 304; ``?etag=E`` sends a new ETag with it, otherwise no validators."""
+        etag = _query(request).get("etag")
+        send(request, 304, b"", {"ETag": etag} if etag else {})
+
+    @server.route("/cache")
+    def cache(request: BaseHTTPRequestHandler) -> None:
+        """``/cache?max-age=N``: the small feed with a Cache-Control lifetime."""
+        max_age = _query(request)["max-age"]
+        headers = {
+            "Content-Type": "application/rss+xml",
+            "Cache-Control": f"public, max-age={max_age}",
+        }
+        send(request, 200, SMALL_FEED, headers)
+
+
+def _gzip_bomb() -> bytes:
+    """BOMB_BYTES of zeros, gzip-compressed a megabyte at a time to keep memory low."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1_000_000)
+    parts = [compressor.compress(zeros) for _ in range(BOMB_BYTES // len(zeros))]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+@pytest.fixture(scope="session")
+def feed_server() -> Iterator[FeedServer]:
+    """A real HTTP server on 127.0.0.1 serving tests/fixtures/ plus hostile routes."""
+    server = FeedServer(FIXTURES)
+    _add_routes(server)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings for tests: loopback allowed, short timeouts, fast retries."""
+    return replace(
+        Settings(),
+        allow_private_networks=True,
+        connect_timeout_s=1.0,
+        read_timeout_s=1.0,
+        deadline_s=1.0,
+        retries=2,
+        backoff_base_s=0.01,
+        max_retry_after_s=2.0,
+    )
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """A fresh, migrated in-memory database."""
+    db = Store.memory()
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (``@pytest.mark.anyio``) run on asyncio, the loop the pipeline uses."""
+    return "asyncio"
