@@ -1,5 +1,70 @@
-"""AI-news digest pipeline: fetch feeds, cluster articles into stories, publish a cited digest."""
+"""AI-news digest pipeline: fetch feeds, cluster articles into stories, publish a cited digest.
+
+The public API: the values passed between stages, the settings, the store,
+and the orchestrator's entry points. Everything else is internal.
+"""
 
 import logging
+
+from .config import Settings, load_settings, load_sources
+from .errors import ConfigError, PipelineError, SourcesFileError, StoreError
+from .models import (
+    Article,
+    Citation,
+    Constraints,
+    Digest,
+    DuplicateLink,
+    Entry,
+    ExtractedPage,
+    FetchResult,
+    ParsedFeed,
+    RankedStory,
+    Source,
+    StageReport,
+    Story,
+    Summary,
+    SummarySentence,
+)
+from .run import (
+    fetch_round,
+    process_new,
+    rebuild_stories,
+    run_all,
+    summarize_stories,
+    update_stories,
+)
+from .store import Store
+
+__all__ = [
+    "Article",
+    "Citation",
+    "ConfigError",
+    "Constraints",
+    "Digest",
+    "DuplicateLink",
+    "Entry",
+    "ExtractedPage",
+    "FetchResult",
+    "ParsedFeed",
+    "PipelineError",
+    "RankedStory",
+    "Settings",
+    "Source",
+    "SourcesFileError",
+    "StageReport",
+    "Store",
+    "StoreError",
+    "Story",
+    "Summary",
+    "SummarySentence",
+    "fetch_round",
+    "load_settings",
+    "load_sources",
+    "process_new",
+    "rebuild_stories",
+    "run_all",
+    "summarize_stories",
+    "update_stories",
+]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -30,7 +30,7 @@ from .models import StageReport
 from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
-console = Console()
+console = Console(soft_wrap=True)  # long paths and URLs stay on one line
 
 
 def common_options(func: F) -> F:
