@@ -42,6 +42,7 @@ class CorpusServer:
         self.root = root
         self.routes: dict[str, Handler] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers)
+        self._bodies: dict[Path, bytes] = {}
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
@@ -120,7 +121,10 @@ class CorpusServer:
         if not target.is_relative_to(self.root.resolve()) or not target.is_file():
             send(request, 404, b"not found")
             return
-        body = target.read_bytes().replace(b"{base}", self.base_url.encode())
+        body = self._bodies.get(target)
+        if body is None:  # recorded files never change while serving: read each once
+            body = target.read_bytes().replace(b"{base}", self.base_url.encode())
+            self._bodies[target] = body
         ctype = _TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "text/plain"
         serve_conditional(request, body, ctype, RECORDED_AT)
 
@@ -146,7 +150,7 @@ def serve_conditional(
         send(request, 304, b"", headers)
         return
     if "gzip" in request.headers.get("Accept-Encoding", ""):
-        body = gzip.compress(body, mtime=0)
+        body = gzip.compress(body, compresslevel=6, mtime=0)
         headers["Content-Encoding"] = "gzip"
         headers["Vary"] = "Accept-Encoding"
     send(request, 200, body, headers)

@@ -1,0 +1,341 @@
+"""Story clustering quality and speed, ours beside two tuned baselines, on labelled CSVs.
+
+Usage::
+
+    python benchmarks/cluster.py                    # the shared dev sets and the demo corpus
+    python benchmarks/cluster.py --data FILE.csv    # one labelled file (format of uci_dev_1500.csv)
+    python benchmarks/cluster.py --no-baselines     # ours only
+    python benchmarks/cluster.py --scale 100000     # a synthetic stream: time and memory
+
+Rows are fed in time order through ``pipeline.cluster.assign``, the code the
+pipeline runs. Baselines (scikit-learn is a bench-only dependency) get their
+threshold tuned on the very file they are scored on, so they are upper bounds
+of themselves; ours runs with its defaults. Scores: B-cubed precision, recall
+and F1, adjusted Rand index and NMI. The last line printed is always
+``B3-F1 x ARI y NMI z`` for our method (with several files, their mean).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.cluster import Clusterer, ClusterParams, assign  # noqa: E402
+from pipeline.models import Article, Constraints  # noqa: E402
+
+DATA = ROOT / ".." / "shared" / "data"
+DEMO = ROOT / "pipeline" / "demo" / "corpus" / "answer_key.json"
+CONSOLE = Console(width=150)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    ari: float
+    nmi: float
+    clusters: int
+
+
+@dataclass(frozen=True)
+class Result:
+    method: str
+    scores: Scores
+    seconds: float
+    peak_mb: float
+    note: str = ""
+
+
+def load(path: Path) -> tuple[list[Article], list[str]]:
+    """Articles (in time order) and their gold story labels from a labelled CSV."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    outlets: dict[str, int] = {}
+    pairs = []
+    for row in rows:
+        outlet = row.get("PUBLISHER") or row.get("HOSTNAME") or ""
+        article = Article(
+            id=int(row["ID"]),
+            source_id=outlets.setdefault(outlet, len(outlets) + 1),
+            outlet=outlet,
+            url=row["URL"],
+            canonical_url=row["URL"],
+            title=row["TITLE"],
+            published_at=datetime.fromtimestamp(int(row["TIMESTAMP"]) / 1000.0, UTC),
+            text=row.get("TEXT") or "",
+        )
+        pairs.append((article, row["STORY"]))
+    pairs.sort(key=lambda p: (p[0].published_at or datetime.min.replace(tzinfo=UTC), p[0].id))
+    return [a for a, _ in pairs], [g for _, g in pairs]
+
+
+def score(predicted: Sequence[int], gold: Sequence[str]) -> Scores:
+    """B-cubed P/R/F1 (Bagga and Baldwin 1998) plus ARI and NMI."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    n = len(gold)
+    in_pred, in_gold = Counter(predicted), Counter(gold)
+    both = Counter(zip(predicted, gold, strict=True))
+    precision = sum(both[p, g] / in_pred[p] for p, g in zip(predicted, gold, strict=True)) / n
+    recall = sum(both[p, g] / in_gold[g] for p, g in zip(predicted, gold, strict=True)) / n
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Scores(
+        precision,
+        recall,
+        f1,
+        float(adjusted_rand_score(gold, predicted)),
+        float(normalized_mutual_info_score(gold, predicted)),
+        len(in_pred),
+    )
+
+
+def measure(run: Callable[[], T]) -> tuple[T, float, float]:
+    """Result, wall time (untraced run) and peak traced memory in MB (second, traced run)."""
+    started = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return result, seconds, peak / 1e6
+
+
+def ours(articles: list[Article], params: ClusterParams) -> list[int]:
+    mapping = assign(articles, [], Constraints(), 1, params)
+    return [mapping[a.id] for a in articles]
+
+
+def _tuned(
+    labels_at: Callable[[float], list[int]], grid: Sequence[float], gold: Sequence[str]
+) -> tuple[list[int], float]:
+    best: tuple[float, float, list[int]] = (-1.0, 0.0, [])
+    for threshold in grid:
+        labels = labels_at(threshold)
+        f1 = score(labels, gold).f1
+        if f1 > best[0]:
+            best = (f1, threshold, labels)
+    return best[2], best[1]
+
+
+def tfidf_agglomerative(articles: list[Article], gold: Sequence[str]) -> tuple[list[int], float]:
+    """TF-IDF (fitted on the file) + average-link agglomerative clustering, threshold tuned."""
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_distances
+
+    docs = [f"{a.title} {a.body}" for a in articles]
+    matrix = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(docs)
+    distances = cosine_distances(matrix)
+
+    def labels_at(threshold: float) -> list[int]:
+        model = AgglomerativeClustering(
+            n_clusters=None, metric="precomputed", linkage="average", distance_threshold=threshold
+        )
+        return [int(x) for x in model.fit_predict(distances)]
+
+    return _tuned(labels_at, [x / 100 for x in range(30, 100, 3)], gold)
+
+
+def fuzzy_components(articles: list[Article], gold: Sequence[str]) -> tuple[list[int], float]:
+    """rapidfuzz token_set_ratio on title + lead, connected components, threshold tuned."""
+    from rapidfuzz import fuzz, process
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    docs = [f"{a.title} {' '.join(a.body.split()[:40])}".lower() for a in articles]
+    similarity = process.cdist(docs, docs, scorer=fuzz.token_set_ratio, dtype=np.uint8)
+
+    def labels_at(threshold: float) -> list[int]:
+        graph = csr_matrix(similarity >= threshold)
+        return [int(x) for x in connected_components(graph, directed=False)[1]]
+
+    return _tuned(labels_at, list(range(40, 100, 3)), gold)
+
+
+def evaluate(path: Path, baselines: bool) -> Scores:
+    """Score ours (and the baselines) on one labelled file and print the table."""
+    articles, gold = load(path)
+    params = ClusterParams()
+    labels, seconds, peak = measure(lambda: ours(articles, params))
+    results = [Result("ours (pipeline.cluster)", score(labels, gold), seconds, peak, "defaults")]
+    if baselines:
+        for name, method in (
+            ("tf-idf + agglomerative", tfidf_agglomerative),
+            ("rapidfuzz token_set + components", fuzzy_components),
+        ):
+            (base_labels, threshold), base_seconds, base_peak = measure(
+                partial(method, articles, gold)
+            )
+            note = f"threshold {threshold:g}, tuned on this file"
+            results.append(Result(name, score(base_labels, gold), base_seconds, base_peak, note))
+    table = Table(title=f"{path.name}: {len(articles)} articles, {len(set(gold))} gold stories")
+    for column in (
+        "method",
+        "B3-P",
+        "B3-R",
+        "B3-F1",
+        "ARI",
+        "NMI",
+        "clusters",
+        "time s",
+        "peak MB",
+    ):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    table.add_column("note")
+    for r in results:
+        s = r.scores
+        table.add_row(
+            r.method,
+            *(f"{x:.3f}" for x in (s.precision, s.recall, s.f1, s.ari, s.nmi)),
+            str(s.clusters),
+            f"{r.seconds:.2f}",
+            f"{r.peak_mb:.1f}",
+            r.note,
+        )
+    CONSOLE.print(table)
+    return results[0].scores
+
+
+def synthetic_stream(n: int, seed: int = 7) -> tuple[list[Article], list[int]]:
+    """A realistic-looking stream: many stories of varying size over days, shared vocabulary.
+
+    Story sizes follow a heavy-tailed law (most stories have one to three
+    articles, a few have dozens), each story has its own rare terms (made-up
+    names) on top of words drawn from a shared pool of ordinary English, and
+    about 2,000 articles arrive per day; a third are headline-only.
+    """
+    import wordfreq
+
+    rng = random.Random(seed)
+    pool = [w for w in wordfreq.top_n_list("en", 6000)[300:] if w.isalpha()]
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    syllables = [c + v for c in consonants for v in vowels]  # 70: names rarely collide
+    per_day = 2000.0
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    items: list[tuple[float, int]] = []
+    story = 0
+    while len(items) < n:
+        size = min(int(rng.paretovariate(1.3)), 80)
+        begin = len(items) / per_day + rng.random() * 0.2
+        items.extend((begin + rng.expovariate(1 / 0.4), story) for _ in range(size))
+        story += 1
+    items = sorted(items[:n])
+    vocab: dict[int, list[str]] = {}
+    articles: list[Article] = []
+    for i, (day, sid) in enumerate(items):
+        if sid not in vocab:
+            vocab[sid] = [
+                "".join(rng.choice(syllables) for _ in range(rng.randint(3, 4))) for _ in range(6)
+            ]
+        own = vocab[sid]
+        title = rng.sample(own, 2) + rng.sample(pool, 6)
+        rng.shuffle(title)
+        body = "" if rng.random() < 0.33 else " ".join(rng.sample(own, 4) + rng.sample(pool, 40))
+        articles.append(
+            Article(
+                id=i + 1,
+                source_id=rng.randint(1, 300),
+                outlet="",
+                url=f"https://example.org/{i}",
+                canonical_url=f"https://example.org/{i}",
+                title=" ".join(title).capitalize(),
+                published_at=start + timedelta(days=day),
+                feed_summary=body,
+            )
+        )
+    return articles, [sid for _, sid in items]
+
+
+def scale(n: int) -> None:
+    """Time and memory of placing ``n`` synthetic articles, with time per article as it grows."""
+    articles, gold = synthetic_stream(n)
+    checkpoints = sorted({c for c in (10_000, 50_000, 100_000, n) if c <= n})
+    clusterer = Clusterer(ClusterParams(), Constraints(), 1)
+    table = Table(title=f"synthetic stream: {n} articles, {len(set(gold))} true stories")
+    columns = ("articles", "elapsed s", "CPU µs/article (last 2k)", "open stories", "peak RSS MB")
+    for column in columns:
+        table.add_column(column, justify="right")
+    labels: list[int] = []
+    started = time.perf_counter()
+    window_start, window_time = 0, time.process_time()
+    per_article = 0.0
+    for i, article in enumerate(articles, 1):
+        labels.append(clusterer.place(article))
+        if i % 2000 == 0:
+            now = time.process_time()  # CPU time: other processes on the machine do not count
+            per_article = (now - window_time) / (i - window_start) * 1e6
+            window_start, window_time = i, now
+        if i in checkpoints:
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            table.add_row(
+                str(i),
+                f"{time.perf_counter() - started:.1f}",
+                f"{per_article:.0f}",
+                str(len(clusterer.index)),
+                f"{rss:.0f}",
+            )
+    CONSOLE.print(table)
+    s = score(labels, [str(g) for g in gold])
+    CONSOLE.print(f"synthetic quality: B3-F1 {s.f1:.3f} (P {s.precision:.3f}, R {s.recall:.3f})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, action="append", help="labelled CSV (repeatable)")
+    parser.add_argument("--no-baselines", action="store_true", help="score our method only")
+    parser.add_argument("--scale", type=int, help="also time a synthetic stream of N articles")
+    args = parser.parse_args(argv)
+    files = args.data or [DATA / "uci_dev_1500.csv", DATA / "ecbplus_dev.csv"]
+    ours_scores = []
+    for path in files:
+        if not path.exists():
+            CONSOLE.print(f"[yellow]skipped {path}: not found[/yellow]")
+            continue
+        ours_scores.append(evaluate(path, not args.no_baselines))
+    if not args.data:
+        if DEMO.exists():
+            CONSOLE.print(
+                "demo corpus: found, but it is scored through the full pipeline "
+                "(fetch, extract, dedupe, cluster), which pipeline/run.py wires; skipped here"
+            )
+        else:
+            CONSOLE.print(
+                "demo corpus: pipeline/demo/corpus/answer_key.json not there yet; skipped"
+            )
+    if args.scale:
+        scale(args.scale)
+    if not ours_scores:
+        return 1
+    f1, ari, nmi = (
+        sum(getattr(s, k) for s in ours_scores) / len(ours_scores) for k in ("f1", "ari", "nmi")
+    )
+    if len(ours_scores) > 1:
+        CONSOLE.print(f"ours, mean over {len(ours_scores)} files:")
+    print(f"B3-F1 {f1:.3f} ARI {ari:.3f} NMI {nmi:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

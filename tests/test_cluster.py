@@ -1,0 +1,308 @@
+"""Story clustering on small hand-made articles: full text, headline-only and mixed."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.cluster import Clusterer, ClusterParams, assign, rebuild
+from pipeline.models import Article, Constraints
+from pipeline.store import Store
+from pipeline.store.decisions import CANNOT_LINK, MUST_LINK
+
+T0 = datetime(2024, 12, 16, 8, 0, tzinfo=UTC)
+PARAMS = ClusterParams()
+NONE = Constraints()
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+KESTREL = [
+    (
+        "Halcyon Research releases Kestrel 2 open-weights models",
+        "Paris lab Halcyon Research released Kestrel 2 on Monday, a family of open-weights "
+        "language models in 8B and 34B sizes under the Apache 2.0 licence. The models handle "
+        "a 128K context window, and Halcyon published a technical report with benchmark "
+        "results showing Kestrel 2 34B close to much larger closed models on coding tasks.",
+    ),
+    (
+        "Kestrel 2: Halcyon's new open models take on the mid-size field",
+        "Halcyon Research has put out Kestrel 2, open-weights models at 8B and 34B parameters. "
+        "The French lab says the 34B model rivals bigger systems on code and maths, supports "
+        "128K tokens of context and ships under Apache 2.0 with a technical report.",
+    ),
+    (
+        "Halcyon open-sources Kestrel 2 in 8B and 34B sizes",
+        "The Kestrel 2 release from Halcyon Research includes 8B and 34B open-weights "
+        "checkpoints, a 128K context and an Apache 2.0 licence; the Paris team's technical "
+        "report puts Kestrel 2 34B ahead of rivals twice its size on coding benchmarks.",
+    ),
+]
+TERN = [
+    (
+        "Aurelian AI releases Tern 3 small open models for phones",
+        "Lisbon start-up Aurelian AI released Tern 3 on Tuesday, open-weights language models "
+        "in 3.8B Mini and 14B sizes built to run on phones and laptops. Aurelian says Tern 3 "
+        "Mini beats larger models on reasoning benchmarks while fitting in 4GB of memory.",
+    ),
+    (
+        "Tern 3 from Aurelian AI brings open models to your phone",
+        "Aurelian AI, based in Lisbon, has published Tern 3, a pair of open-weights models "
+        "(3.8B Mini and 14B) designed for on-device use. The Tern 3 Mini model needs about "
+        "4GB of memory and, Aurelian says, out-reasons models twice its size.",
+    ),
+]
+QUAKE_CHILE = [
+    "Magnitude 6.8 earthquake strikes northern Chile near Antofagasta",
+    "Strong 6.8 quake shakes Antofagasta in northern Chile, no tsunami warning",
+    "Chile earthquake: magnitude 6.8 tremor rattles Antofagasta region",
+]
+QUAKE_JAPAN = [
+    "Magnitude 7.1 earthquake hits Hokkaido in northern Japan",
+    "Strong 7.1 quake shakes Hokkaido, Japan issues tsunami advisory",
+]
+
+
+def article(
+    article_id: int, title: str, text: str = "", hours: float = 0.0, **kw: object
+) -> Article:
+    values: dict[str, object] = {
+        "id": article_id,
+        "source_id": article_id,
+        "outlet": f"outlet{article_id}",
+        "url": f"https://outlet{article_id}.example/news/{article_id}",
+        "canonical_url": f"https://outlet{article_id}.example/news/{article_id}",
+        "title": title,
+        "text": text,
+        "published_at": T0 + timedelta(hours=hours, minutes=article_id),
+    }
+    values.update(kw)
+    return Article(**values)  # type: ignore[arg-type]
+
+
+def groups(mapping: dict[int, int]) -> set[frozenset[int]]:
+    by_story: dict[int, set[int]] = {}
+    for article_id, story_id in mapping.items():
+        by_story.setdefault(story_id, set()).add(article_id)
+    return {frozenset(ids) for ids in by_story.values()}
+
+
+def kestrel_and_tern() -> list[Article]:
+    arts = [article(i + 1, t, x, hours=i) for i, (t, x) in enumerate(KESTREL)]
+    arts += [article(i + 10, t, x, hours=i + 1) for i, (t, x) in enumerate(TERN)]
+    return arts
+
+
+def test_same_event_from_three_outlets_clusters_and_same_kind_stays_apart() -> None:
+    mapping = assign(kestrel_and_tern(), [], NONE, 1, PARAMS)
+    assert groups(mapping) == {frozenset({1, 2, 3}), frozenset({10, 11})}
+
+
+def test_headline_only_items_cluster_by_event() -> None:
+    arts = [article(i + 1, t, hours=i) for i, (t, _) in enumerate(KESTREL)]
+    arts += [article(i + 10, t, hours=i) for i, (t, _) in enumerate(TERN)]
+    mapping = assign(arts, [], NONE, 1, PARAMS)
+    assert groups(mapping) == {frozenset({1, 2, 3}), frozenset({10, 11})}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: two quake headlines share more kind words (magnitude, earthquake, "
+    "northern, strong) than the headline bar tolerates; the bar is low because headline-only "
+    "stories are worded very differently (see the uci_dev_1500 benchmark)",
+)
+def test_headline_only_hard_negatives_of_the_same_kind() -> None:
+    arts = [article(i + 1, t, hours=i) for i, t in enumerate(QUAKE_CHILE)]
+    arts += [article(i + 10, t, hours=i) for i, t in enumerate(QUAKE_JAPAN)]
+    mapping = assign(arts, [], NONE, 1, PARAMS)
+    assert groups(mapping) == {frozenset({1, 2, 3}), frozenset({10, 11})}
+
+
+def test_mixed_full_text_and_headline_only() -> None:
+    arts = kestrel_and_tern()
+    arts.append(article(20, "Halcyon's Kestrel 2 open models arrive", hours=4))
+    arts.append(article(21, "Aurelian AI's Tern 3 runs on a phone", hours=4))
+    mapping = assign(arts, [], NONE, 1, PARAMS)
+    assert groups(mapping) == {frozenset({1, 2, 3, 20}), frozenset({10, 11, 21})}
+
+
+PAPER_TEXT = (
+    "Researchers at a safety lab describe a model that behaves differently when it believes "
+    "it is being watched, complying with requests it would otherwise refuse. The paper "
+    "reports the behaviour rising sharply under reinforcement learning."
+)
+PARAPHRASE = (
+    "A new preprint finds that a chatbot can feign compliance during training and revert "
+    "afterwards; the authors call for better evaluations before deployment."
+)
+
+
+def test_shared_arxiv_link_pulls_in_a_paraphrase_but_home_pages_do_not() -> None:
+    first = article(
+        1,
+        "Study: AI model fakes alignment during training",
+        PAPER_TEXT,
+        links=("https://arxiv.org/abs/2412.14093v2", "https://twitter.com/safetylab"),
+    )
+    with_paper = article(
+        2,
+        "Chatbots can pretend to be aligned, preprint says",
+        PARAPHRASE,
+        hours=1,
+        links=("https://arxiv.org/pdf/2412.14093.pdf",),
+    )
+    with_home_pages = replace(
+        with_paper,
+        id=3,
+        links=("https://twitter.com/safetylab", "https://www.safetylab.example/"),
+    )
+    assert assign([first, with_paper], [], NONE, 1, PARAMS) == {1: 1, 2: 1}
+    assert assign([first, with_home_pages], [], NONE, 1, PARAMS) == {1: 1, 3: 2}
+    no_links = replace(with_paper, links=())
+    assert assign([first, no_links], [], NONE, 1, PARAMS) == {1: 1, 2: 2}
+
+
+def test_an_article_after_the_window_starts_a_new_story() -> None:
+    title, text = KESTREL[0]
+    follow_up = article(2, KESTREL[1][0], KESTREL[1][1], hours=5 * 24)
+    assert assign([article(1, title, text), follow_up], [], NONE, 1, PARAMS) == {1: 1, 2: 2}
+    within = replace(follow_up, published_at=T0 + timedelta(hours=48))
+    assert assign([article(1, title, text), within], [], NONE, 1, PARAMS) == {1: 1, 2: 1}
+
+
+def test_stable_ids_and_incremental_extension() -> None:
+    arts = kestrel_and_tern()
+    first = assign(arts, [], NONE, 7, PARAMS)
+    assert first == assign(list(reversed(arts)), [], NONE, 7, PARAMS)  # order of input is moot
+    assert set(first.values()) == {7, 8}  # ids in order of creation from next_story_id
+    # A later run: yesterday's articles carry their story ids and are never moved.
+    recent = [replace(a, story_id=first[a.id]) for a in arts]
+    later = [
+        article(30, "Kestrel 2 34B tops open coding leaderboard", hours=6),
+        article(31, "Tern 3 Mini from Aurelian AI tested on a phone", hours=6),
+        article(32, "Magnitude 6.8 earthquake strikes northern Chile", hours=6),
+    ]
+    second = assign(later, recent, NONE, 9, PARAMS)
+    assert second == {30: first[1], 31: first[10], 32: 9}
+
+
+def test_near_duplicates_join_their_original_story() -> None:
+    arts = kestrel_and_tern()
+    copy = article(40, "Unrelated-looking headline", "Nothing in common here.", hours=3)
+    copy = replace(copy, duplicate_of=10)
+    mapping = assign([*arts, copy], [], NONE, 1, PARAMS)
+    assert mapping[40] == mapping[10]
+
+
+def _constraints_from_store(kind: str, pairs: list[tuple[int, int]]) -> Constraints:
+    store = Store.memory()
+    try:
+        decision = store.decisions.record(
+            "editor@example.org", "merge" if kind == MUST_LINK else "split", T0, article_ids=[1, 2]
+        )
+        store.decisions.add_constraints(kind, pairs, decision)
+        return store.decisions.constraints()
+    finally:
+        store.close()
+
+
+def test_must_link_from_the_store_is_honoured() -> None:
+    arts = kestrel_and_tern()
+    plain = assign(arts, [], NONE, 1, PARAMS)
+    assert plain[1] != plain[10]
+    constraints = _constraints_from_store(MUST_LINK, [(10, 1)])
+    assert constraints.must_link == frozenset({(1, 10)})
+    merged = assign(arts, [], constraints, 1, PARAMS)
+    assert merged[10] == merged[1]
+    rebuilt = rebuild(arts, constraints, {}, 1, PARAMS)
+    assert rebuilt[10] == rebuilt[1]
+
+
+def test_cannot_link_from_the_store_is_honoured() -> None:
+    arts = kestrel_and_tern()
+    assert len({assign(arts, [], NONE, 1, PARAMS)[i] for i in (1, 2, 3)}) == 1
+    constraints = _constraints_from_store(CANNOT_LINK, [(1, 3)])
+    assert constraints.cannot_link == frozenset({(1, 3)})
+    for mapping in (
+        assign(arts, [], constraints, 1, PARAMS),
+        rebuild(arts, constraints, {}, 1, PARAMS),
+    ):
+        assert mapping[1] != mapping[3]
+        assert mapping[1] == mapping[2]
+
+
+def test_cannot_link_holds_against_a_seeded_story() -> None:
+    arts = kestrel_and_tern()
+    first = assign(arts[:2], [], NONE, 1, PARAMS)
+    recent = [replace(a, story_id=first[a.id]) for a in arts[:2]]
+    constraints = Constraints(cannot_link=frozenset({(1, 3)}))
+    later = assign([arts[2]], recent, constraints, 5, PARAMS)
+    assert later == {3: 5}
+
+
+def test_rebuild_keeps_old_ids_and_gives_new_clusters_fresh_ones() -> None:
+    arts = kestrel_and_tern()
+    previous = {1: 40, 2: 40, 3: 40, 10: 41, 11: 42}  # an old run had split Tern 3 in two
+    rebuilt = rebuild(arts, NONE, previous, 50, PARAMS)
+    assert {rebuilt[i] for i in (1, 2, 3)} == {40}
+    assert rebuilt[10] == rebuilt[11] and rebuilt[10] in {41, 42}
+    extra = article(60, QUAKE_CHILE[0], hours=2)
+    assert rebuild([*arts, extra], NONE, previous, 50, PARAMS)[60] == 50
+    assert rebuild(arts, NONE, previous, 50, PARAMS) == rebuilt  # deterministic
+
+
+def test_clusterer_counts_open_stories_and_expires_them() -> None:
+    clusterer = Clusterer(PARAMS, NONE, 1)
+    clusterer.place(article(1, *KESTREL[0]))
+    clusterer.place(article(2, *TERN[0], hours=1))
+    assert len(clusterer.index) == 2
+    clusterer.place(article(3, QUAKE_CHILE[0], hours=10 * 24))
+    assert len(clusterer.index) == 1
+
+
+def _b3_f1(predicted: list[int], gold: list[str]) -> float:
+    in_pred, in_gold, both = (
+        Counter(predicted),
+        Counter(gold),
+        Counter(zip(predicted, gold, strict=True)),
+    )
+    n = len(gold)
+    p = sum(both[x, g] / in_pred[x] for x, g in zip(predicted, gold, strict=True)) / n
+    r = sum(both[x, g] / in_gold[g] for x, g in zip(predicted, gold, strict=True)) / n
+    return 2 * p * r / (p + r)
+
+
+@pytest.mark.parametrize(("name", "floor"), [("uci_dev_1500.csv", 0.6), ("ecbplus_dev.csv", 0.7)])
+def test_sample_of_shared_data_clusters_well(name: str, floor: float) -> None:
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"{name} not in ../shared/data")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    # Four stories, a dozen rows each: a few dozen rows in all, in file (time) order.
+    stories = [s for s, _ in Counter(r["STORY"] for r in rows).most_common(8)][::2]
+    sample = [r for r in rows if r["STORY"] in stories]
+    kept: Counter[str] = Counter()
+    rows = []
+    for row in sample:
+        if kept[row["STORY"]] < 12:
+            kept[row["STORY"]] += 1
+            rows.append(row)
+    arts = [
+        Article(
+            id=int(r["ID"]),
+            source_id=0,
+            outlet=r["PUBLISHER"],
+            url=r["URL"],
+            canonical_url=r["URL"],
+            title=r["TITLE"],
+            text=r.get("TEXT") or "",
+            published_at=datetime.fromtimestamp(int(r["TIMESTAMP"]) / 1000, UTC),
+        )
+        for r in rows
+    ]
+    mapping = assign(arts, [], NONE, 1, PARAMS)
+    assert _b3_f1([mapping[a.id] for a in arts], [r["STORY"] for r in rows]) >= floor

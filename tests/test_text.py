@@ -1,0 +1,77 @@
+"""Text primitives: one definition of a word, a name, a hash for dedupe and cluster alike."""
+
+from __future__ import annotations
+
+from pipeline import text
+
+
+def test_normalize_unifies_quotes_dashes_spaces_and_case() -> None:
+    assert text.normalize("“Hello”\u00a0 World — it’s  HERE") == '"hello" world - it\'s here'
+
+
+def test_tokenize_keeps_model_names_and_drops_possessives() -> None:
+    tokens = text.tokenize("OpenAI's GPT-4o beats Llama 3.1 in the U.S. (AT&T test).")
+    assert tokens == [
+        "openai",
+        "gpt-4o",
+        "beats",
+        "llama",
+        "3.1",
+        "in",
+        "the",
+        "u.s",
+        "at&t",
+        "test",
+    ]
+
+
+def test_stem_folds_inflections_but_not_names_or_numbers() -> None:
+    assert {text.stem(w) for w in ("files", "filed", "filing", "file")} == {"fil"}
+    assert text.stem("checked") == text.stem("checks") == "check"
+    assert text.stem("gpt-4o") == "gpt-4o"
+    assert text.stem("2024") == "2024"
+
+
+def test_terms_drop_stopwords() -> None:
+    assert text.terms("The lab says it has released a new model") == ["lab", "releas", "model"]
+
+
+def test_names_finds_people_models_and_numbers_with_units() -> None:
+    found = text.names(
+        "Fed's Charles Plosser spoke. Anthropic released Claude 3 Opus while OpenAI shipped "
+        "GPT-4o; a 6.1 magnitude quake hit and $19 billion moved."
+    )
+    assert "charl_plosser" in found  # the possessor is not glued to the name
+    assert "claud_3_opus" in found
+    assert "gpt-4o" in found
+    assert "6.1_magnitude" in found
+    assert "19_billion" in found
+    assert not any(n.startswith("fed_") for n in found)
+
+
+def test_names_ignores_capitals_of_title_case_headlines() -> None:
+    assert text.names("Lindsay Lohan Checks Into Betty Ford Center Again") == []
+    assert text.names("Lindsay Lohan checks into the Betty Ford Center") == [
+        "lindsay_lohan",
+        "betty_ford_center",
+    ]
+
+
+def test_prior_idf_ranks_rare_words_above_common_ones() -> None:
+    assert text.prior_idf("the") < text.prior_idf("earthquake") < text.prior_idf("titanfall")
+    assert text.prior_idf("zorblaxian") == max(text.prior_idf(w) for w in ("the", "zorblaxian"))
+    # A stem is looked up through its common inflections, so it is not mistaken for a rare word.
+    assert abs(text.prior_idf(text.stem("causes")) - text.prior_idf("cause")) < 0.01
+
+
+def test_shingles_cover_short_texts() -> None:
+    assert text.shingles(["a", "b", "c", "d", "e"], 4) == {"a b c d", "b c d e"}
+    assert text.shingles(["a", "b"], 4) == {"a b"}
+    assert text.shingles([], 4) == set()
+
+
+def test_content_hash_ignores_formatting_but_not_words() -> None:
+    one = text.content_hash(["Title", "Body “quoted”  text."])
+    assert one == text.content_hash(["title", 'Body "quoted" text'])
+    assert one != text.content_hash(["Title", "Body quoted text changed"])
+    assert one != text.content_hash(["Title Body", "quoted text"])  # fields stay apart
