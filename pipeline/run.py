@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from . import cluster, dedupe, extract, feeds, llm, rank, relevance, summarize, urls
 from .config import Settings, load_sources, split_list
 from .fetch import Fetcher, next_fetch_at
-from .models import Article, Source, StageReport, Summary
+from .models import Article, ExtractedPage, FetchResult, Source, StageReport, Summary
 from .store import Store
 
 LOGGER = logging.getLogger(__name__)
@@ -32,10 +33,14 @@ class SourceReport:
 
     source: Source
     status: int | None
-    new_articles: int
+    article_ids: tuple[int, ...]  # the new articles it stored
     error: str | None
     problems: tuple[str, ...] = ()
     elapsed_ms: int = 0
+
+    @property
+    def new_articles(self) -> int:
+        return len(self.article_ids)
 
 
 @dataclass(slots=True)
@@ -48,7 +53,7 @@ class RoundReport:
     pages_failed: int = 0
     pages_refused: int = 0
     merged_by_canonical: int = 0
-    extract_seconds: float = 0.0
+    extract_cpu_seconds: float = 0.0  # CPU time spent in extraction, summed over workers
 
     @property
     def new_articles(self) -> int:
@@ -129,7 +134,7 @@ async def refresh_source(
     return SourceReport(
         source=updated,
         status=result.status,
-        new_articles=len(new_ids),
+        article_ids=tuple(new_ids),
         error=None if (result.ok or result.not_modified) else updated.last_error,
         problems=problems,
         elapsed_ms=result.elapsed_ms,
@@ -140,8 +145,10 @@ async def fetch_pages(
     store: Store,
     fetcher: Fetcher,
     settings: Settings,
-    executor: Executor | None,
+    executor: Executor,
     report: RoundReport,
+    in_flight: asyncio.Semaphore,
+    feed_urls: dict[int, str],
     articles: list[Article] | None = None,
 ) -> None:
     """Fetch and extract the pages of articles not extracted yet.
@@ -149,16 +156,22 @@ async def fetch_pages(
     Pages are fetched under the same politeness rules as feeds; extraction is
     CPU-bound and runs in worker processes so it never blocks the event loop.
     When a page cannot be fetched or yields no text the feed's summary stays
-    and the article is still kept.
+    and the article is still kept. ``in_flight`` bounds the pages held in
+    memory between fetch and extraction, over all concurrent callers;
+    ``feed_urls`` (source id → feed URL) decides which hosts count as the feed's own.
     """
     pending = store.articles.needing_extraction() if articles is None else articles
-    feed_urls = {s.id: s.url for s in store.sources.all()}
     loop = asyncio.get_running_loop()
 
     async def one(article: Article) -> None:
+        async with in_flight:
+            await _one(article)
+
+    async def _one(article: Article) -> None:
         started = _now()
         feed_url = feed_urls.get(article.source_id, "")
         page = None
+        result: FetchResult | None = None
         error: str | None = None
         canonical: str | None = None
         if not settings.fetch_pages:
@@ -172,36 +185,17 @@ async def fetch_pages(
                 article.url, max_bytes=settings.max_page_bytes, feed_url=feed_url
             )
             report.pages_fetched += 1
-            store.sources.log_fetch(
-                article.source_id,
-                article.url,
-                "page",
-                started,
-                result.status,
-                0,
-                len(result.body),
-                result.elapsed_ms,
-                result.attempts,
-                result.error,
-            )
             if not result.ok:
                 error = result.error or f"HTTP {result.status}"
             else:
-                t0 = loop.time()
-                content_type = result.headers.get("content-type")
-                if executor is None:
-                    page = extract.extract(
-                        result.body, result.final_url or article.url, content_type
-                    )
-                else:
-                    page = await loop.run_in_executor(
-                        executor,
-                        extract.extract,
-                        result.body,
-                        result.final_url or article.url,
-                        content_type,
-                    )
-                report.extract_seconds += loop.time() - t0
+                page, cpu = await loop.run_in_executor(
+                    executor,
+                    _extract_timed,
+                    result.body,
+                    result.final_url or article.url,
+                    result.headers.get("content-type"),
+                )
+                report.extract_cpu_seconds += cpu
                 if page is None:
                     error = "no extractable text"
                 else:
@@ -210,17 +204,43 @@ async def fetch_pages(
             report.pages_extracted += 1
         elif settings.fetch_pages:
             report.pages_failed += 1
-        kept = store.articles.set_extracted(article.id, page, error, _now(), canonical)
+        with store.atomic():
+            if result is not None:
+                store.sources.log_fetch(
+                    article.source_id,
+                    article.url,
+                    "page",
+                    started,
+                    result.status,
+                    0,
+                    len(result.body),
+                    result.elapsed_ms,
+                    result.attempts,
+                    result.error,
+                )
+            kept = store.articles.set_extracted(article.id, page, error, _now(), canonical)
         if kept is None:
             report.merged_by_canonical += 1
 
     await asyncio.gather(*(one(a) for a in pending))
 
 
+def _extract_timed(
+    body: bytes, url: str, content_type: str | None
+) -> tuple[ExtractedPage | None, float]:
+    """Extract in a worker process and say how much CPU it took (for the round's report)."""
+    started = time.process_time()
+    page = extract.extract(body, url, content_type)
+    return page, time.process_time() - started
+
+
 def make_executor(settings: Settings) -> ProcessPoolExecutor:
-    """Worker processes for extraction, started from a clean forkserver (no inherited threads)."""
+    """Worker processes for extraction, started from a clean forkserver (no inherited threads).
+
+    Workers start on first use, so a round with nothing new pays nothing.
+    """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pipeline.extract"])
+    context.set_forkserver_preload(["pipeline.run"])
     return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
 
 
@@ -231,27 +251,33 @@ async def fetch_round_async(
     on_source: Callable[[SourceReport], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> RoundReport:
-    """Refresh every due source concurrently, then fetch and extract the new pages."""
+    """Refresh every due source concurrently; each source's new pages go straight on to
+    fetching and extraction, so the extraction workers start while other feeds still load.
+    """
     report = RoundReport()
     due = store.sources.due(_now(), force=force)
     if on_start is not None:
         on_start(len(due))
-    async with Fetcher(settings) as fetcher:
+    in_flight = asyncio.Semaphore(settings.max_connections + 2 * settings.extract_workers)
+    feed_urls = {s.id: s.url for s in store.sources.all() if s.id is not None}
+    with make_executor(settings) as executor:
+        async with Fetcher(settings) as fetcher:
 
-        async def one(source: Source) -> None:
-            source_report = await refresh_source(store, fetcher, source, settings)
-            report.sources.append(source_report)
-            if on_source is not None:
-                on_source(source_report)
+            async def one(source: Source) -> None:
+                source_report = await refresh_source(store, fetcher, source, settings)
+                report.sources.append(source_report)
+                if on_source is not None:
+                    on_source(source_report)
+                if source_report.article_ids:
+                    new = store.articles.get_many(source_report.article_ids)
+                    feed_urls[source.id or 0] = source_report.source.url  # after a 301
+                    await fetch_pages(
+                        store, fetcher, settings, executor, report, in_flight, feed_urls, new
+                    )
 
-        await asyncio.gather(*(one(s) for s in due))
-        pending = store.articles.needing_extraction()
-        if pending:
-            if settings.fetch_pages and len(pending) > 1 and settings.extract_workers > 1:
-                with make_executor(settings) as executor:
-                    await fetch_pages(store, fetcher, settings, executor, report, pending)
-            else:
-                await fetch_pages(store, fetcher, settings, None, report, pending)
+            await asyncio.gather(*(one(s) for s in due))
+            # pages left over by an interrupted earlier round
+            await fetch_pages(store, fetcher, settings, executor, report, in_flight, feed_urls)
     return report
 
 
