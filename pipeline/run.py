@@ -10,6 +10,7 @@ what is new since it last ran, and running it twice changes nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from . import cluster, dedupe, extract, feeds, llm, rank, relevance, summarize, urls
 from .config import Settings, load_sources, split_list
@@ -25,6 +27,7 @@ from .models import Article, ExtractedPage, FetchResult, Source, StageReport, Su
 from .store import Store
 
 LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +164,6 @@ async def fetch_pages(
     ``feed_urls`` (source id → feed URL) decides which hosts count as the feed's own.
     """
     pending = store.articles.needing_extraction() if articles is None else articles
-    loop = asyncio.get_running_loop()
 
     async def one(article: Article) -> None:
         async with in_flight:
@@ -188,7 +190,7 @@ async def fetch_pages(
             if not result.ok:
                 error = result.error or f"HTTP {result.status}"
             else:
-                page, cpu = await loop.run_in_executor(
+                page, cpu = await _in_worker(
                     executor,
                     _extract_timed,
                     result.body,
@@ -223,6 +225,18 @@ async def fetch_pages(
             report.merged_by_canonical += 1
 
     await asyncio.gather(*(one(a) for a in pending))
+
+
+async def _in_worker(executor: Executor, func: Callable[..., T], *args: Any) -> T:
+    """Run ``func`` in the process pool without blocking the event loop.
+
+    ``submit`` itself can block: the first call forks the workers (and imports
+    trafilatura in them), and each call writes to a pipe. Doing it from a
+    thread keeps feeds and pages flowing meanwhile.
+    """
+    loop = asyncio.get_running_loop()
+    future = await loop.run_in_executor(None, functools.partial(executor.submit, func, *args))
+    return await asyncio.wrap_future(future)
 
 
 def _extract_timed(
