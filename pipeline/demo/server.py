@@ -35,6 +35,13 @@ _TYPES = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops connection attempts when a fetch round
+    # opens many at once; the client then waits a whole SYN-retransmit second.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class CorpusServer:
     """Serves ``root`` plus registered routes on 127.0.0.1:``port`` (0 picks a free port)."""
 
@@ -44,8 +51,7 @@ class CorpusServer:
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers)
         self._bodies: dict[Path, bytes] = {}
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
