@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint format docs demo bench eval clean
+.PHONY: install system-deps test lint format docs demo bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,7 +13,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: install
+# Debian packages the browser tests need (Chromium, driven by Playwright); installed
+# when missing and we may (root), else those tests skip with a reason.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: install system-deps
 	$(PY) -m pytest -q
 
 lint: install

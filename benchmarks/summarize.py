@@ -297,6 +297,11 @@ def main() -> None:
         f"median {statistics.median(times):.1f} / max {max(times):.1f}",
     )
     console.print(table)
+    precision = sum(int(r["precise"]) for r in results) / sentences
+    multi_rate = sum(int(r["cited"]) > 1 for r in multi_stories) / max(len(multi_stories), 1)
+    bad = sum(int(r["bad"]) for r in results)
+    # The last line is read by benchmarks/eval_gate.py.
+    print(f"citation-precision {precision:.3f} multi-source {multi_rate:.3f} boilerplate {bad}")
 
 
 if __name__ == "__main__":
