@@ -27,6 +27,7 @@ the LLM path pass through.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -121,6 +122,11 @@ def source_texts(members: Sequence[Article], sources: Sequence[Citation]) -> dic
     return texts
 
 
+# A short label before a colon marks a column or newsletter item ("Paper notes:",
+# "Frontier Signal:"), not a headline written for the story.
+_COLUMN_LABEL = re.compile(r"^[^:]{2,24}:\s+\S")
+
+
 def choose_headline(members: Sequence[Article]) -> str:
     """The most representative cleaned title: closest to all titles' centroid.
 
@@ -142,6 +148,8 @@ def choose_headline(members: Sequence[Article]) -> str:
         words = len(title.split())
         penalty = 0.3 * title.endswith("?") + 0.15 * (words < 6) + 0.1 * (words > 16)
         penalty += 0.15 * (not has_verb(title))
+        penalty += 0.25 * bool(_COLUMN_LABEL.match(title))  # "Paper notes: ...", "Weekly: ..."
+        penalty += 0.2 * (article.duplicate_of is not None)  # a syndicated copy's retitling
         fit = sum(v * centroid[t] for t, v in vectors[index].items()) / len(titles)
         return (round(fit - penalty + 0.15 * article.source_weight, 6), -index)
 

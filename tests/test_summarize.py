@@ -9,7 +9,13 @@ import pytest
 
 from pipeline.models import Article, Summary, SummarySentence
 from pipeline.sentences import clean_headline, reject_reason, split_sentences, support
-from pipeline.summarize import number_sources, source_texts, summarize, verify_citations
+from pipeline.summarize import (
+    choose_headline,
+    number_sources,
+    source_texts,
+    summarize,
+    verify_citations,
+)
 
 T0 = datetime(2024, 12, 16, 10, 0, tzinfo=UTC)
 
@@ -334,3 +340,26 @@ def test_support_requires_the_same_figures() -> None:
 def test_summary_round_trips_through_json() -> None:
     summary = summarize(STORY)
     assert Summary.from_dict(json.loads(json.dumps(summary.as_dict()))) == summary
+
+
+def test_headline_passes_over_column_labels_and_syndicated_retitles() -> None:
+    members = [
+        article(1, "Gradient Dispatch", "Paper notes: Alignment faking in large language models"),
+        article(
+            2,
+            "Meridian Wire",
+            "Anthropic study finds AI model faked alignment to avoid retraining",
+            1,
+        ),
+        article(3, "Kernel Links", "Frontier Signal: alignment faking in large language models", 2),
+        article(
+            4,
+            "Syndicator",
+            "Anthropic study finds AI model faked alignment in training",
+            3,
+            duplicate_of=2,
+        ),
+    ]
+    assert choose_headline(members) == (
+        "Anthropic study finds AI model faked alignment to avoid retraining"
+    )
