@@ -1,0 +1,79 @@
+"""The Atom feed of the digests: one entry per day, newest first.
+
+feedgen writes the XML, so escaping and the required elements are its
+business. Each entry's content is the day's headlines and leads as HTML,
+rendered by an autoescaping template and then passed through
+``sanitize.clean_html``: feed readers display that HTML, so it gets the same
+guarantee as the site, even if a template ever let something through.
+Citation marks link to the cited articles themselves (a reader's feed client
+has no story page to jump within).
+
+Times come from the digests (their publication times), never from the clock,
+so the same digests give the same bytes. Without a ``base_url`` the ids are
+``urn:`` names and links are site-relative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from feedgen.feed import FeedGenerator
+
+from ..digest import groups
+from ..models import Digest
+from ..sanitize import clean_html, plain_text
+from .dates import long_date
+from .env import environment
+from .paths import day_path, source_links, story_path
+
+if TYPE_CHECKING:
+    from .site import SiteParams
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def render(digests: Sequence[Digest], params: SiteParams) -> bytes:
+    """The Atom document for the newest ``params.feed_entries`` of ``digests`` (sorted by day)."""
+    newest = sorted(digests, key=lambda d: d.day, reverse=True)[: params.feed_entries]
+    feed = FeedGenerator()
+    feed.id(params.absolute("") or "urn:ai-news-digest:feed")
+    feed.title(plain_text(params.title))
+    feed.subtitle(plain_text(params.description))
+    feed.author({"name": plain_text(params.title)})
+    feed.language("en")
+    feed.link(href=params.absolute("") or "index.html", rel="alternate", type="text/html")
+    if params.base_url:
+        feed.link(href=params.absolute("feed.xml"), rel="self", type="application/atom+xml")
+    feed.updated(_aware(newest[0].built_at) if newest else _EPOCH)
+    template = environment().get_template("feed_entry.html")
+    for digest in newest:
+        page = day_path(digest.day)
+        entry = feed.add_entry(order="append")
+        entry.id(params.absolute(page) or f"urn:ai-news-digest:digest:{digest.day.isoformat()}")
+        entry.title(_title(digest))
+        entry.link(href=params.absolute(page) or page, rel="alternate", type="text/html")
+        entry.published(_aware(digest.built_at))
+        entry.updated(_aware(digest.built_at))
+        html = template.render(
+            digest=digest,
+            groups=groups(digest),
+            link=params.absolute,
+            story_path=story_path,
+            source_urls=source_links,
+        )
+        entry.content(str(clean_html(html)), type="html")
+    data: bytes = feed.atom_str(pretty=True)
+    return data
+
+
+def _title(digest: Digest) -> str:
+    when = long_date(digest.day)
+    if not digest.stories:
+        return when
+    return f"{when}: {plain_text(digest.stories[0].headline)}"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

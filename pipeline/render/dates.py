@@ -1,0 +1,54 @@
+"""Dates and times as readers see them, the same in every output.
+
+Formatting does not depend on the process locale (``%A`` would), so a server
+with a different locale still produces identical files. Times are shown in the
+digest's own time zone; a stored time without a zone is UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def long_date(day: date) -> str:
+    """``Thursday 19 December 2024``."""
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def short_date(day: date) -> str:
+    """``19 Dec 2024``."""
+    return f"{day.day} {_MONTHS[day.month - 1][:3]} {day.year}"
+
+
+def month_name(year: int, month: int) -> str:
+    """``December 2024``."""
+    return f"{_MONTHS[month - 1]} {year}"
+
+
+def local_time(moment: datetime, timezone: str) -> datetime:
+    """``moment`` in the digest's zone (naive times are taken as UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(timezone))
+
+
+def short_time(moment: datetime, timezone: str) -> str:
+    """``19 Dec 2024, 08:15`` in the digest's zone."""
+    local = local_time(moment, timezone)
+    return f"{short_date(local.date())}, {local:%H:%M}"
