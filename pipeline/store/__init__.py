@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from ..errors import StoreError
 from .articles import Articles
 from .decisions import Decisions
+from .digests import Digests
 from .migrations import migrations
 from .sources import Sources
 from .stories import Stories
@@ -34,6 +35,7 @@ class Store:
         self.articles = Articles(db)
         self.stories = Stories(db)
         self.decisions = Decisions(db)
+        self.digests = Digests(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:

@@ -174,6 +174,19 @@ class Stories:
             "included": bool(row["included"]) if row["included"] is not None else True,
         }
 
+    def active_between(self, start: datetime, end: datetime) -> list[Story]:
+        """Stories with at least one article published (or fetched) in [start, end)."""
+        ids = [
+            int(r[0])
+            for r in self.db.execute(
+                "select distinct story_id from articles where story_id is not null "
+                "and coalesce(published_at, fetched_at) >= ? "
+                "and coalesce(published_at, fetched_at) < ? order by story_id",
+                [to_iso(start), to_iso(end)],
+            ).fetchall()
+        ]
+        return [self.get(i) for i in ids]
+
     def get(self, story_id: int) -> Story:
         row = self.db.table("stories").get(story_id)
         ids = tuple(
