@@ -14,9 +14,10 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
@@ -195,13 +196,15 @@ def _print_run(report: run.RunReport) -> None:
     _print_round(report.fetched)
     for stage in report.stages:
         _print_stage(stage)
+    if report.built is not None:
+        _print_build(report.built)
 
 
 def _print_stage(report: StageReport) -> None:
     extra = ", ".join(f"{v} {k}" for k, v in report.details.items())
+    created = f", {report.created} new stories" if report.stage in {"cluster", "rebuild"} else ""
     console.print(
-        f"{report.stage}: {report.processed} processed, {report.created} new stories"
-        + (f", {extra}" if extra else "")
+        f"{report.stage}: {report.processed} processed{created}" + (f", {extra}" if extra else "")
     )
 
 
@@ -260,6 +263,63 @@ def run_cmd(settings: Settings, origins: dict[str, str]) -> None:
         _print_run(report)
 
 
+def _day(value: str | None, settings: Settings) -> date:
+    if not value:
+        return datetime.now(ZoneInfo(settings.timezone)).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use YYYY-MM-DD", param_hint="--date") from None
+
+
+@cli.command()
+@click.option("--date", "day", help="Day to publish (YYYY-MM-DD); default today in the time zone")
+@click.option("--limit", type=int, help="Stories at most (0: every story of the day, for audits)")
+@common_options
+def build(settings: Settings, origins: dict[str, str], day: str | None, limit: int | None) -> None:
+    """Summarize, rank and publish one day's digest: Markdown, JSON and the site."""
+    with _open(settings) as store:
+        _print_build(run.build_day(store, settings, _day(day, settings), limit))
+
+
+def _print_build(report: run.BuildReport) -> None:
+    console.print(
+        f"{report.day}: {len(report.digest.stories)} of {report.candidates} stories published; "
+        f"{len(report.paths)} files written"
+    )
+    for story in report.digest.stories[:5]:
+        plural = "s" if story.outlets != 1 else ""
+        console.print(f"  [cyan]{story.outlets} source{plural}[/] {story.headline}", highlight=False)
+
+
+@cli.command()
+@click.option("--date", "day", help="Day to send (YYYY-MM-DD); default today in the time zone")
+@click.option("--force", is_flag=True, help="Send even if this day was sent already")
+@click.option(
+    "--preview",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the message to this .eml file instead of sending",
+)
+@common_options
+def send(
+    settings: Settings, origins: dict[str, str], day: str | None, force: bool, preview: Path | None
+) -> None:
+    """Email a built day's digest over SMTP, at most once per day unless --force."""
+    when = _day(day, settings)
+    with _open(settings) as store:
+        outcome = run.send_day(store, settings, when, force, preview)
+    if outcome is None:
+        console.print(f"{when} was sent already; --force sends it again")
+    elif isinstance(outcome, Path):
+        console.print(f"wrote {outcome}")
+    else:
+        console.print(f"{when}: sent to {len(outcome.sent)} recipients")
+        for failure in outcome.failed:
+            console.print(f"[red]not sent to {failure.recipient}: {failure.error}[/]")
+        if outcome.failed:
+            raise click.ClickException(f"{len(outcome.failed)} recipients failed")
+
+
 @cli.command("import-opml")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @common_options
@@ -309,20 +369,28 @@ def config_cmd(settings: Settings, origins: dict[str, str]) -> None:
 @click.option("--port", default=0, help="Port for the corpus server (0 picks a free one)")
 @common_options
 def demo_cmd(settings: Settings, origins: dict[str, str], out: Path, port: int) -> None:
-    """Serve the bundled recorded feeds on 127.0.0.1 and run the whole pipeline on them."""
+    """Serve the bundled recorded feeds on 127.0.0.1 and run the whole pipeline on them,
+    publishing a digest for each day of the corpus into the --out folder."""
     with demo.serve_corpus(port) as server:
         db, sources_file = demo.prepare(out, server.base_url)
-        demo_settings = replace(settings, db=str(db), sources=str(sources_file))
+        demo_settings = replace(
+            settings,
+            db=str(db),
+            sources=str(sources_file),
+            digests_dir=str(out / "digests"),
+            site_dir=str(out / "site"),
+        )
         console.print(f"serving the demo corpus at {server.base_url}")
         store, _ = run.init(demo_settings)
         try:
             with _fetch_progress() as callbacks:
-                report = run.run_all(store, demo_settings, force=True, **callbacks)
-            _print_run(report)
-            multi = listing.stories(store, None, min_sources=2)
-            console.print(f"{len(multi)} stories covered by two or more outlets:")
-            for s in multi:
-                console.print(f"  [cyan]{s.outlets} sources[/] {s.headline}", highlight=False)
+                fetched = run.fetch_round(store, demo_settings, force=True, **callbacks)
+            _print_run(run.RunReport(fetched, run.update_stories(store, demo_settings)))
+            for built in run.build_every_day(store, demo_settings):
+                _print_build(built)
         finally:
             store.close()
-    console.print(f"database: {db}  (try: digest stories --db {db})")
+    console.print(
+        f"digests: {out / 'digests'}  site: {out / 'site' / 'index.html'}  database: {db}\n"
+        f"try: digest stories --db {db}"
+    )

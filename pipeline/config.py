@@ -79,6 +79,21 @@ class Settings:
     mute_phrases: str = _setting("", "Comma-separated phrases that keep a story out of the digest")
     mute_sources: str = _setting("", "Comma-separated source names whose stories are left out")
     half_life_hours: float = _setting(18.0, "Recency half-life of a story's score, in hours")
+    timezone: str = _setting("UTC", "Time zone of the publication time (IANA name, e.g. Europe/Berlin)")
+    publish_time: str = _setting("07:00", "Local time (HH:MM) the daily digest is published")
+    digest_limit: int = _setting(15, "Stories per digest; 0 publishes every story of the day")
+    site_title: str = _setting("AI news digest", "Title of the website, feed and email")
+    site_url: str = _setting("", "Public URL of the site (for the feed, sitemap and email links)")
+    smtp_host: str = _setting("", "SMTP server; empty disables sending")
+    smtp_port: int = _setting(587, "SMTP port (587 for STARTTLS, 465 for TLS)")
+    smtp_security: str = _setting("starttls", "starttls, tls or none")
+    smtp_user: str = _setting("", "SMTP user name; empty sends without AUTH")
+    smtp_password_env: str = _setting(
+        "DIGEST_SMTP_PASSWORD", "Name of the environment variable holding the SMTP password"
+    )
+    mail_from: str = _setting("", "From address of the digest email")
+    mail_to: str = _setting("", "Comma-separated recipients of the digest email")
+    unsubscribe: str = _setting("", "List-Unsubscribe target: an https:// or mailto: URL")
     log_level: str = _setting("WARNING", "Logging level: DEBUG, INFO, WARNING or ERROR")
 
 
@@ -202,7 +217,7 @@ _ABOVE_ZERO = (
     "llm_timeout_s",
     "half_life_hours",
 )
-_NOT_NEGATIVE = ("retries", "backoff_base_s", "max_retry_after_s", "cluster_window_hours")
+_NOT_NEGATIVE = ("digest_limit", "retries", "backoff_base_s", "max_retry_after_s", "cluster_window_hours")
 
 
 def _validate(settings: Settings, origins: Mapping[str, str]) -> Settings:

@@ -17,13 +17,39 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from . import cluster, dedupe, extract, feeds, llm, rank, relevance, summarize, urls
-from .config import Settings, load_sources, split_list
+from . import (
+    cluster,
+    dedupe,
+    digest,
+    extract,
+    feeds,
+    llm,
+    mail,
+    params,
+    rank,
+    render,
+    summarize,
+    urls,
+)
+from .config import Settings, load_sources
+from .errors import ConfigError, PipelineError
 from .fetch import Fetcher, next_fetch_at
-from .models import Article, ExtractedPage, FetchResult, Source, StageReport, Summary
+from .models import (
+    Article,
+    Digest,
+    ExtractedPage,
+    FetchResult,
+    RankedStory,
+    Source,
+    StageReport,
+    Summary,
+)
+from .render import email, jsonout
 from .store import Store
 
 LOGGER = logging.getLogger(__name__)
@@ -306,10 +332,6 @@ def fetch_round(
     return asyncio.run(fetch_round_async(store, settings, force, on_source, on_start))
 
 
-def cluster_params(settings: Settings) -> cluster.ClusterParams:
-    return replace(cluster.ClusterParams(), window_hours=settings.cluster_window_hours)
-
-
 def process_new(store: Store, settings: Settings) -> StageReport:
     """Fingerprint new articles, link duplicates, and put unclustered articles into stories."""
     fresh = store.articles.undeduplicated()
@@ -338,7 +360,7 @@ def process_new(store: Store, settings: Settings) -> StageReport:
             recent,
             store.decisions.constraints(),
             first_new_id,
-            cluster_params(settings),
+            params.for_cluster(settings),
         )
         store.stories.assign(assignments)
     return StageReport(
@@ -349,29 +371,11 @@ def process_new(store: Store, settings: Settings) -> StageReport:
     )
 
 
-def rank_params(settings: Settings) -> rank.RankParams:
-    """Ranking, section and relevance knobs from the settings."""
-    gate = replace(
-        relevance.RelevanceParams(),
-        threshold=settings.relevance_threshold,
-        mute_terms=split_list(settings.mute_terms),
-        mute_phrases=split_list(settings.mute_phrases),
-        mute_sources=split_list(settings.mute_sources),
-    )
-    return replace(rank.RankParams(), half_life_h=settings.half_life_hours, relevance=gate)
-
-
 def _summarize(members: list[Article], settings: Settings) -> Summary:
     """The configured summarizer; the LLM path falls back to the extractive one by itself."""
     if settings.summarizer != "llm":
         return summarize.summarize(members)
-    params = llm.LLMParams(
-        base_url=settings.llm_base_url,
-        model=settings.llm_model,
-        api_key_env=settings.llm_api_key_env,
-        timeout_s=settings.llm_timeout_s,
-    )
-    outcome = llm.summarize_llm(members, params)
+    outcome = llm.summarize_llm(members, params.for_llm(settings))
     for problem in outcome.problems:
         LOGGER.info("llm summary of story with articles %s: %s", [a.id for a in members], problem)
     return outcome.summary
@@ -385,12 +389,12 @@ def summarize_stories(store: Store, settings: Settings) -> StageReport:
     """
     stale = store.stories.needing_summary()
     tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
-    params = rank_params(settings)
+    rank_params = params.for_rank(settings)
     now = _now()
     for story, key in stale:
         members = store.articles.get_many(story.article_ids)
         summary = _summarize(members, settings)
-        score = rank.score(members, now, story.status, params, source_tags=tags)
+        score = rank.score(members, now, story.status, rank_params, source_tags=tags)
         store.stories.set_generated(
             story.id,
             key,
@@ -413,7 +417,7 @@ def rebuild_stories(store: Store, settings: Settings) -> StageReport:
         store.decisions.constraints(),
         previous,
         store.stories.next_id(),
-        cluster_params(settings),
+        params.for_cluster(settings),
     )
     with store.atomic():
         store.stories.clear_memberships()
@@ -431,6 +435,104 @@ def init(settings: Settings) -> tuple[Store, dict[str, int]]:
     return store, counts
 
 
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What one day's build published and where."""
+
+    day: date
+    digest: Digest
+    paths: tuple[Path, ...]
+    candidates: int
+
+
+def build_day(store: Store, settings: Settings, day: date, limit: int | None = None) -> BuildReport:
+    """Publish one day: refresh summaries, rank the day's stories at its publication time,
+    choose and order them, and write the Markdown, JSON and the site.
+
+    Ranking at the publication time (not now) makes a rebuild of a past day
+    give the same files.
+    """
+    summarize_stories(store, settings)
+    digest_params = params.for_digest(settings, limit)
+    start, end = digest.window(day, digest_params)
+    rank_params = params.for_rank(settings)
+    tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
+    candidates: list[RankedStory] = []
+    scores: dict[int, tuple[float, str, bool]] = {}
+    for story in store.stories.active_between(start, end):
+        members = store.articles.get_many(story.article_ids)
+        score = rank.score(members, end, story.status, rank_params, source_tags=tags)
+        stored = store.stories.generated(story.id)
+        summary: Summary = stored["summary"] or summarize.summarize(members)
+        scores[story.id] = (score.value, score.explanation, score.included)
+        candidates.append(
+            RankedStory(
+                id=story.id,
+                headline=stored["headline"] or summary.headline,
+                section=score.section,
+                score=score.value,
+                explanation=score.explanation,
+                status=story.status,
+                summary=summary,
+                outlets=len(summary.sources),
+                article_urls=tuple(a.url for a in members),
+                article_times=tuple(a.when for a in members if a.when is not None),
+                first_seen=story.first_seen,
+                last_seen=story.last_seen,
+                included=score.included,
+            )
+        )
+    store.stories.set_scores(scores)
+    chosen = digest.select(candidates, day, digest_params, built_at=_now())
+    paths = render.render_all(
+        chosen, Path(settings.digests_dir), Path(settings.site_dir), params.for_site(settings)
+    )
+    store.digests.record_built(day, [s.id for s in chosen.stories], _now())
+    return BuildReport(day=day, digest=chosen, paths=tuple(paths), candidates=len(candidates))
+
+
+def build_every_day(store: Store, settings: Settings) -> list[BuildReport]:
+    """Build the digest of every day whose window holds an article (the demo, a backfill)."""
+    times = [a.when for a in store.articles.all() if a.when is not None]
+    if not times:
+        return []
+    digest_params = params.for_digest(settings)
+    zone = ZoneInfo(settings.timezone)
+    day, last = min(times).astimezone(zone).date(), max(times).astimezone(zone).date()
+    reports = []
+    while day <= last + timedelta(days=1):
+        start, end = digest.window(day, digest_params)
+        if any(start <= t < end for t in times):
+            reports.append(build_day(store, settings, day))
+        day += timedelta(days=1)
+    return reports
+
+
+def send_day(
+    store: Store, settings: Settings, day: date, force: bool = False, preview: Path | None = None
+) -> mail.SendReport | Path | None:
+    """Email a built day's digest: at most once per day unless ``force``.
+
+    With ``preview`` the message is written there as an ``.eml`` file instead.
+    Returns the send report, the preview path, or None when the day was sent already.
+    """
+    path = Path(settings.digests_dir) / f"{day.isoformat()}.json"
+    if not path.is_file():
+        raise PipelineError(f"{path}: no digest built for {day}; run: digest build --date {day}")
+    mail_params = params.for_mail(settings)
+    message = email.build_message(jsonout.read(path), mail_params, params.for_site(settings))
+    if preview is not None:
+        return email.write_eml(message, preview)
+    if not settings.smtp_host or not mail_params.recipients or not mail_params.sender:
+        raise ConfigError("sending needs smtp_host, mail_from and mail_to (DIGEST_SMTP_HOST, ...)")
+    if store.digests.sent_at(day) is not None and not force:
+        return None
+    report = mail.send(message, mail_params)
+    if report.sent:
+        store.digests.mark_sent(day, _now())
+    return report
+
+
 def update_stories(store: Store, settings: Settings, rebuild: bool = False) -> list[StageReport]:
     """Dedupe and cluster what is new (or everything, with ``rebuild``), then refresh summaries."""
     clustered = rebuild_stories(store, settings) if rebuild else process_new(store, settings)
@@ -443,6 +545,7 @@ class RunReport:
 
     fetched: RoundReport
     stages: list[StageReport]
+    built: BuildReport | None = None
 
 
 def run_all(
@@ -452,6 +555,9 @@ def run_all(
     on_source: Callable[[SourceReport], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> RunReport:
-    """One full pass: fetch due sources and their pages, dedupe, cluster, summarize."""
+    """One full pass: fetch due sources and their pages, dedupe, cluster, summarize,
+    and publish today's digest (today in the configured time zone)."""
     fetched = fetch_round(store, settings, force, on_source=on_source, on_start=on_start)
-    return RunReport(fetched, update_stories(store, settings))
+    stages = update_stories(store, settings)
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    return RunReport(fetched, stages, build_day(store, settings, today))

@@ -42,9 +42,8 @@ class Digests:
         return from_iso(row[0]) if row else None
 
     def mark_sent(self, day: date, at: datetime) -> None:
-        self.db.execute(
-            "update digests set sent_at = ? where date = ?", [to_iso(at), day.isoformat()]
-        )
+        """Record that the day's email went out (the row exists once the day is built)."""
+        self.db.table("digests").upsert({"date": day.isoformat(), "sent_at": to_iso(at)}, pk="date")
 
     def latest(self) -> tuple[date, datetime | None, datetime | None] | None:
         """The newest built day with its build and send times."""
