@@ -146,7 +146,12 @@ async def refresh_source(
         LOGGER.warning("source %s (%s) failed: %s", source.id, source.url, updated.last_error)
     with store.atomic():
         if result.ok:
-            new_ids = store.articles.insert_entries(source.id, entries, now)
+            new_ids = store.articles.insert_entries(
+                source.id,
+                entries,
+                now,
+                urls.canonicalize(source.site_url) if source.site_url else "",
+            )
         store.sources.record_health(updated)
         store.sources.log_fetch(
             source.id,

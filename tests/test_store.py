@@ -189,3 +189,26 @@ def test_constraints_from_decisions_latest_wins():
     assert constraints.must_link == frozenset() and constraints.cannot_link == {(1, 2)}
     with pytest.raises(ValueError):
         store.decisions.add_constraints("maybe", [(1, 2)], split)
+
+
+def test_an_article_reached_through_a_link_blog_first_moves_to_its_publisher():
+    store = Store.memory()
+    store.sources.sync(
+        [
+            Source(
+                name="Links", url="http://127.0.0.1/links.xml", site_url="http://127.0.0.1/links/"
+            ),
+            Source(
+                name="Outlet", url="http://127.0.0.1/o.xml", site_url="http://127.0.0.1/outlet/"
+            ),
+        ]
+    )
+    links, outlet = (s.id for s in store.sources.all())
+    url = "http://127.0.0.1/outlet/2024/story"
+    entry = (Entry(url=url, guid=url, title="Story"), url)
+    [article] = store.articles.insert_entries(links, [entry], T0, "http://127.0.0.1/links/")
+    assert store.articles.insert_entries(outlet, [entry], T0, "http://127.0.0.1/outlet/") == []
+    assert store.articles.get(article).outlet == "Outlet"
+    # and a link blog reaching it later does not take it back
+    store.articles.insert_entries(links, [entry], T0, "http://127.0.0.1/links/")
+    assert store.articles.get(article).outlet == "Outlet"

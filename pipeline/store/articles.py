@@ -64,17 +64,27 @@ class Articles:
         return int(row[0]) if row else None
 
     def insert_entries(
-        self, source_id: int, entries: Iterable[tuple[Entry, str]], fetched_at: datetime
+        self,
+        source_id: int,
+        entries: Iterable[tuple[Entry, str]],
+        fetched_at: datetime,
+        site_url: str = "",
     ) -> list[int]:
         """Store new entries given with their canonical URLs; return the ids of those added.
 
         An entry is skipped when its canonical URL (or an alias of a stored article)
         is known, or when the same source already gave an article with its GUID.
+        When a link blog reached an article first, the article moves to the outlet
+        that published it once that outlet's own feed (its ``site_url``) lists it,
+        whichever feed happened to answer first.
         """
         added: list[int] = []
         with self.db.atomic():
             for entry, canonical in entries:
-                if self.known(canonical) is not None:
+                existing = self.known(canonical)
+                if existing is not None:
+                    if site_url and canonical.startswith(site_url):
+                        self._claim(existing, source_id)
                     continue
                 if (
                     entry.guid
@@ -102,6 +112,17 @@ class Articles:
                 assert table.last_pk is not None
                 added.append(int(table.last_pk))
         return added
+
+    def _claim(self, article_id: int, source_id: int) -> None:
+        """Credit an article to the source whose site published it, unless that one already is."""
+        row = self.db.execute(
+            "select s.site_url from articles a join sources s on s.id = a.source_id where a.id = ?",
+            [article_id],
+        ).fetchone()
+        current_site = row[0] if row else ""
+        url = self.db.table("articles").get(article_id)["canonical_url"]
+        if not (current_site and url.startswith(current_site)):
+            self.db.table("articles").update(article_id, {"source_id": source_id})
 
     def needing_extraction(self) -> list[Article]:
         """Articles whose page has not been fetched and extracted yet, oldest first."""

@@ -1,0 +1,109 @@
+"""Publishing the demo corpus: files checked against the corpus, rebuilds identical, email sent once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+from email import message_from_bytes, policy
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from pipeline import demo, run
+from pipeline.config import Settings
+from pipeline.mail import SendReport
+from tests.test_email import check_message
+from tests.test_mail import Recorder, _free_port
+from tests.test_render import check_json, check_markdown
+from tests.test_site import assert_inert
+
+DAY = date(2024, 12, 19)  # window 18 Dec 07:00 to 19 Dec 07:00 UTC: the alignment-faking day
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    out = tmp_path_factory.mktemp("publish")
+    with demo.serve_corpus() as server:
+        db, sources_file = demo.prepare(out, server.base_url)
+        settings = replace(
+            Settings(),
+            db=str(db),
+            sources=str(sources_file),
+            digests_dir=str(out / "digests"),
+            site_dir=str(out / "site"),
+            smtp_security="none",
+            mail_from="Digest <digest@127.0.0.1>",
+            mail_to="ada@127.0.0.1, bob@127.0.0.1",
+        )
+        store, _ = run.init(settings)
+        run.fetch_round(store, settings, force=True)
+        run.update_stories(store, settings)
+        report = run.build_day(store, settings, DAY)
+        yield store, settings, report
+        store.close()
+
+
+def test_files_hold_the_digest_field_by_field(published):
+    _, settings, report = published
+    folder = Path(settings.digests_dir)
+    check_json(json.loads((folder / "2024-12-19.json").read_text()), report.digest)
+    check_markdown((folder / "2024-12-19.md").read_text(), report.digest)
+
+
+def test_the_six_outlet_story_is_whole_with_its_sources_numbered(published):
+    _, _, report = published
+    key = [k for k in demo.answer_key() if k.story == "alignment-faking"]
+    story = next(s for s in report.digest.stories if s.outlets == 6)
+    assert sorted(c.outlet for c in story.summary.sources) == sorted(k.outlet for k in key)
+    assert sorted(urlsplit(u).path for u in story.article_urls) == sorted(k.path for k in key)
+    numbers = {c.number for c in story.summary.sources}
+    assert numbers == set(range(1, 7))
+    for sentence in story.summary.sentences:
+        assert sentence.citations and set(sentence.citations) <= numbers
+    assert len({n for s in story.summary.sentences for n in s.citations}) >= 2
+    assert story.section == "safety"
+
+
+def test_the_days_window_and_relevance_hold(published):
+    _, _, report = published
+    by_path = {k.path: k for k in demo.answer_key()}
+    for story in report.digest.stories:
+        topics = {by_path[urlsplit(u).path].topic for u in story.article_urls}
+        assert topics != {"off-topic"}, story.headline
+        assert any(t.date() in (date(2024, 12, 18), DAY) for t in story.article_times)
+
+
+def test_a_rebuild_gives_the_same_files(published):
+    store, settings, report = published
+    before = {p: p.read_bytes() for p in report.paths}
+    again = run.build_day(store, settings, DAY)
+    assert {p: p.read_bytes() for p in again.paths} == before
+    site_pages = list(Path(settings.site_dir).rglob("*.html"))
+    assert site_pages
+    for page in site_pages:
+        assert_inert(page.read_text(encoding="utf-8"))
+
+
+def test_send_delivers_once_unless_forced_and_preview_writes_eml(published, tmp_path):
+    store, settings, report = published
+    handler, port = Recorder(), _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=port)
+        first = run.send_day(store, smtp, DAY)
+        assert isinstance(first, SendReport) and first.ok and len(first.sent) == 2
+        assert run.send_day(store, smtp, DAY) is None  # at most once per day
+        forced = run.send_day(store, smtp, DAY, force=True)
+        assert isinstance(forced, SendReport) and forced.ok
+    finally:
+        controller.stop()
+    assert len(handler.received) == 4
+    message = message_from_bytes(handler.received[0][2], policy=policy.default)
+    check_message(message, report.digest)
+    assert message["List-Unsubscribe"]
+    preview = run.send_day(store, settings, DAY, preview=tmp_path / "day.eml")
+    assert preview == tmp_path / "day.eml" and b"Subject:" in preview.read_bytes()
