@@ -61,10 +61,28 @@ class ClusterParams:
     """A new article looks up stories through its this-many heaviest terms."""
     max_posting: int = 200
     """A term indexed by more open stories than this is too common to look stories up by."""
-    shortlist: int = 8
+    shortlist: int = 6
     """At most this many candidate stories (those sharing most weight) are scored in full."""
     link_bonus: float = 0.35
     """Added to the similarity of a story citing the same primary source (paper, repo)."""
+    time_bonus: float = 0.0
+    """Taken off the bar of a story whose latest article is fresh (scaled by shortness).
+
+    Coverage of one event arrives in bursts (Miranda et al., EMNLP 2018, use the
+    time gap to a cluster as a feature). Off by default: any bonus made two
+    same-kind headlines of one hour (two model launches) join, and it cost
+    precision on an interleaved stream; the stale side alone is kept.
+    """
+    stale_penalty: float = 0.5
+    """Added to the bar of a story gone quiet for longer than its own pace (scaled by shortness)."""
+    time_scale_minutes: float = 60.0
+    """The pace assumed of a story before it has a second article: one more per this long."""
+    pace_factor: float = 10.0
+    """A story is fresh for about this many of its own mean gaps between articles."""
+    time_shape: float = 8.0
+    """Shortness is raised to this power: time speaks for bare headlines, not full articles."""
+    min_sim: float = 0.0
+    """A story is joined only with more content similarity than this: time alone never joins."""
 
 
 class Clusterer:
@@ -109,7 +127,7 @@ class Clusterer:
             for candidate in self.index.candidates(features):
                 if candidate in forbidden:
                     continue
-                margin = self.index.margin(candidate, features)
+                margin = self.index.margin(candidate, features, when)
                 if margin >= 0.0 and margin > best:
                     story_id, best = candidate, margin
         if story_id is None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import itemgetter
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -41,6 +43,11 @@ _NAVIGATION_PATH_TEXT = """
     share intent sharer home index careers jobs
 """
 _NAVIGATION_PATHS = frozenset(_NAVIGATION_PATH_TEXT.split())
+_IDF_CACHE_SIZE = 1_000_000
+# Sort keys in C: by weight then term (deterministic pruning), by votes (ties keep
+# insertion order, itself deterministic).
+_WEIGHT_THEN_TERM = itemgetter(1, 0)
+_VOTES = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ class _Story:
 
     id: int
     last: float  # POSIX seconds of its latest article
+    first: float = 0.0  # POSIX seconds of its earliest article
+    arrivals: int = 0  # articles placed, copies included: the story's pace
     centroid: Vector = field(default_factory=dict)
     norm: float = 0.0
     size: int = 0
@@ -132,26 +141,36 @@ class StoryIndex:
         self._postings: dict[str, set[int]] = {}
         self._link_postings: dict[str, set[int]] = {}
         self._expiry: list[tuple[float, int]] = []
+        self._idf: dict[str, float] = {}  # prior_idf without the lru_cache call overhead
 
     def features(self, article: Article) -> Features:
         """The article's unit vector over title, body lead and names, pruned, plus links."""
         params = self.params
-        tf: defaultdict[str, float] = defaultdict(float)
-        for term in text.terms(article.title):
-            tf[term] += params.title_weight
+        tf: dict[str, float] = {}
+        title_weight = params.title_weight
+        for term, count in Counter(text.terms(article.title)).items():
+            tf[term] = count * title_weight
         for name in text.names(article.title):
-            tf[name] += params.title_weight * params.name_weight
+            tf[name] = tf.get(name, 0.0) + title_weight * params.name_weight
         body = article.body
         if body:
             lead = " ".join(body.split()[: params.body_words])
-            for term in text.terms(lead):
-                tf[term] += 1.0
+            for term, count in Counter(text.terms(lead)).items():
+                tf[term] = tf.get(term, 0.0) + count
             for name in text.names(lead):
-                tf[name] += params.name_weight
-        weights = {t: math.log1p(w) * text.prior_idf(t) for t, w in tf.items()}
+                tf[name] = tf.get(name, 0.0) + params.name_weight
+        idf = self._idf
+        weights: dict[str, float] = {}
+        for term, freq in tf.items():
+            prior = idf.get(term)
+            if prior is None:
+                prior = text.prior_idf(term)
+                if len(idf) < _IDF_CACHE_SIZE:
+                    idf[term] = prior
+            weights[term] = math.log1p(freq) * prior
         top = _heaviest(weights, params.vector_terms)
-        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-        vector = {t: w / norm for t, w in top}
+        norm = math.sqrt(sum([w * w for _, w in top])) or 1.0
+        vector = {t: w / norm for t, w in top}  # heaviest first: the probe is its head
         return Features(vector=vector, length=len(weights), links=primary_links(article))
 
     def expire(self, now: float) -> None:
@@ -175,8 +194,7 @@ class StoryIndex:
         """
         params = self.params
         votes: dict[int, float] = {}
-        probe = _heaviest(features.vector, params.probe_terms)
-        for term, weight in probe:
+        for term, weight in islice(features.vector.items(), params.probe_terms):
             posting = self._postings.get(term)
             if posting and len(posting) <= params.max_posting:
                 for story_id in posting:
@@ -184,10 +202,10 @@ class StoryIndex:
         for link in features.links:
             for story_id in self._link_postings.get(link, ()):
                 votes[story_id] = votes.get(story_id, 0.0) + 1.0
-        best = heapq.nlargest(params.shortlist, votes.items(), key=_votes_then_older)
+        best = heapq.nlargest(params.shortlist, votes.items(), key=_VOTES)
         return sorted(story_id for story_id, _ in best)
 
-    def margin(self, story_id: int, features: Features) -> float:
+    def margin(self, story_id: int, features: Features, when: float) -> float:
         """How far the article's similarity to the story clears the bar for joining it.
 
         Similarity is the cosine with the story's centroid, plus a bonus when both
@@ -195,22 +213,39 @@ class StoryIndex:
         side holds: two unrelated full articles of the same kind share many words
         (two earthquakes, two rehab stints), two headlines share almost none, so
         a fixed bar is either too low for the first or too high for the second.
+
+        Time moves the bar for short texts only (shortness to ``time_shape``): a
+        story still being covered at its own pace (mean gap between its articles,
+        smoothed by ``time_scale_minutes``) lowers it by up to ``time_bonus``, a
+        story gone quiet for many of its own gaps raises it by up to
+        ``stale_penalty``. Full articles carry enough words to decide alone.
+        Some shared content is always needed (``min_sim``): time never joins alone.
         """
         story = self._stories[story_id]
         centroid = story.centroid
-        get = centroid.get
-        dot = sum([w * get(t, 0.0) for t, w in features.vector.items()])
+        vector = features.vector
+        dot = sum([vector[t] * centroid[t] for t in vector.keys() & centroid.keys()])
         sim = dot / story.norm if story.norm else 0.0
         if features.links and not features.links.isdisjoint(story.links):
             sim += self.params.link_bonus
-        return sim - self._bar(min(float(features.length), story.length))
+        params = self.params
+        if sim <= params.min_sim:
+            return -1.0
+        frac = self._longness(min(float(features.length), story.length))
+        bar = params.threshold_short + (params.threshold_long - params.threshold_short) * frac
+        if params.time_bonus or params.stale_penalty:
+            pace = (story.last - story.first + params.time_scale_minutes * 60.0) / story.arrivals
+            fresh = math.exp(-max(when - story.last, 0.0) / (params.pace_factor * pace))
+            shortness = (1.0 - frac) ** params.time_shape
+            bar += (params.stale_penalty * (1.0 - fresh) - params.time_bonus * fresh) * shortness
+        return sim - bar
 
-    def _bar(self, length: float) -> float:
+    def _longness(self, length: float) -> float:
+        """0 for a bare headline, 1 for a full article, log-linear between."""
         params = self.params
         short, long = params.short_text_terms, params.long_text_terms
         frac = math.log(max(length, short) / short) / math.log(long / short)
-        frac = min(frac, 1.0)
-        return params.threshold_short + (params.threshold_long - params.threshold_short) * frac
+        return min(frac, 1.0)
 
     def is_open(self, story_id: int) -> bool:
         return story_id in self._stories
@@ -223,8 +258,10 @@ class StoryIndex:
         """
         story = self._stories.get(story_id)
         if story is None:
-            story = self._stories[story_id] = _Story(id=story_id, last=when)
+            story = self._stories[story_id] = _Story(id=story_id, last=when, first=when)
         story.last = max(story.last, when)
+        story.first = min(story.first, when)
+        story.arrivals += 1
         heapq.heappush(self._expiry, (story.last, story_id))
         if weight <= 0.0 and story.size:
             return
@@ -277,21 +314,9 @@ class StoryIndex:
         return self._stories.keys()
 
 
-def _votes_then_older(item: tuple[int, float]) -> tuple[float, int]:
-    """Sort key for candidate votes: ties go to the older (lower id) story, deterministically."""
-    return item[1], -item[0]
-
-
 def _heaviest(weights: dict[str, float], k: int) -> list[tuple[str, float]]:
     """The ``k`` heaviest items, ties broken by term so pruning is deterministic.
 
     ``sorted`` runs in C and beats ``heapq.nlargest`` at these sizes (tens to hundreds).
     """
-    if len(weights) <= k:
-        return sorted(weights.items(), key=_weight_then_term, reverse=True)
-    return sorted(weights.items(), key=_weight_then_term, reverse=True)[:k]
-
-
-def _weight_then_term(item: tuple[str, float]) -> tuple[float, str]:
-    """Sort key that breaks weight ties by term, so pruning is deterministic."""
-    return item[1], item[0]
+    return sorted(weights.items(), key=_WEIGHT_THEN_TERM, reverse=True)[:k]

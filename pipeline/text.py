@@ -48,7 +48,6 @@ _TRANSLATE = str.maketrans(
         "\u200b": "",
     }
 )
-_SPACE = re.compile(r"\s+")
 # A word: letters/digits, joined by inner hyphens, dots, apostrophes or ampersands
 # ("GPT-4o", "3.1", "U.S", "AT&T", "O'Brien"); trailing punctuation is left out.
 _WORD = re.compile(r"[^\W_]+(?:[-.'&][^\W_]+)*")
@@ -83,11 +82,16 @@ _NUMBER_UNIT = re.compile(
     re.IGNORECASE,
 )
 _MODEL = re.compile(r"\b(?:[A-Za-z]+[-.]?\d[\w.-]*|\d+[A-Za-z][\w.-]*)")
+_DIGIT = re.compile(r"\d")
 _CAPITALISED_RUN = re.compile(
     r"(?<![\w'])[A-Z][\w&'-]*(?:[ \t]+(?:[A-Z][\w&'-]*|\d+(?:\.\d+)*(?![\w-])))+"
 )
 # A stem is looked up through its commonest re-inflection ("caus" as "cause").
 _REINFLECT = ("", "e", "s", "es", "ed", "ing", "y")
+# Token → term, the hot path of every article; bounded so a hostile stream cannot grow it.
+_TERM_OF: dict[str, str] = {}
+_TERM_CACHE_SIZE = 500_000
+_TITLE_CASE_CHARS = 300  # Title Case is a headline style: longer texts are never in it
 _COMMON_WORD = 1e-5  # frequency of Zipf 4 ("checks", "into"): surely not a name alone
 _PRIOR_ZIPF_CEILING = 8.0  # Zipf of the commonest words ("the" is 7.7): weight ~0 there
 
@@ -98,8 +102,14 @@ def normalize(text: str) -> str:
     Two outlets' copies of one wire story differ in curly quotes, dash kinds and
     whitespace; normalising those away makes exact hashes and shingles agree.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
-    return _SPACE.sub(" ", text).strip().casefold()
+    return " ".join(_unify(text).split()).casefold()
+
+
+def _unify(text: str) -> str:
+    """NFKC with unified quotes and dashes; ASCII text is already both, so it is skipped."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
 
 
 def tokenize(text: str) -> list[str]:
@@ -139,11 +149,24 @@ def stem(token: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Content terms of ``text``: tokens without stopwords or lone digits, stemmed."""
-    return [
-        stem(token)
-        for token in tokenize(text)
-        if token not in _STOPWORDS and not (len(token) == 1 and not token.isdigit())
-    ]
+    cache = _TERM_OF
+    out = []
+    for word in _WORD.findall(normalize(text)):
+        term = cache.get(word)
+        if term is None:
+            term = _term(word[:-2] if word.endswith("'s") else word)
+            if len(cache) < _TERM_CACHE_SIZE:
+                cache[word] = term
+        if term:
+            out.append(term)
+    return out
+
+
+def _term(token: str) -> str:
+    """The term a token counts as, or "" for a stopword or a lone letter."""
+    if token in _STOPWORDS or (len(token) == 1 and not token.isdigit()):
+        return ""
+    return stem(token)
 
 
 def names(text: str) -> list[str]:
@@ -156,10 +179,12 @@ def names(text: str) -> list[str]:
     "$19 billion" → ``$19_billion``). Capitalisation says nothing in a Title Case
     headline, so multi-word names are only read from sentence-case text.
     """
-    source = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
-    found = [f"{n}_{u.lower()}" for n, u in _NUMBER_UNIT.findall(source)]
-    found += [m.rstrip(".-").lower() for m in _MODEL.findall(source) if len(m) > 2]
-    if _is_title_case(source):
+    source = _unify(text)
+    found: list[str] = []
+    if _DIGIT.search(source):  # most text has no number at all: skip two slow patterns
+        found += [f"{n}_{u.lower()}" for n, u in _NUMBER_UNIT.findall(source)]
+        found += [m.rstrip(".-").lower() for m in _MODEL.findall(source) if len(m) > 2]
+    if len(source) <= _TITLE_CASE_CHARS and _is_title_case(source):
         return found  # capitals mark every word, not names
     for run in _CAPITALISED_RUN.findall(source):
         name: list[str] = []

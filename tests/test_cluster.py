@@ -306,3 +306,45 @@ def test_sample_of_shared_data_clusters_well(name: str, floor: float) -> None:
     ]
     mapping = assign(arts, [], NONE, 1, PARAMS)
     assert _b3_f1([mapping[a.id] for a in arts], [r["STORY"] for r in rows]) >= floor
+
+
+def _burst(first_id: int, titles: list[str], start: timedelta) -> list[Article]:
+    return [
+        replace(article(first_id + i, t), published_at=T0 + start + timedelta(seconds=20 * i))
+        for i, t in enumerate(titles)
+    ]
+
+
+BANKRUPTCY = [
+    "Bitcoin exchange Mt. Gox files for US bankruptcy protection",
+    "Mt. Gox seeks US bankruptcy relief to halt class action",
+    "Mt. Gox files for Chapter 15 bankruptcy in Texas",
+]
+
+
+def test_a_headline_needs_more_to_join_a_story_that_went_quiet() -> None:
+    """Headlines of a second burst hours later: the time feature keeps them apart."""
+    first = _burst(1, BANKRUPTCY, timedelta(0))
+    weak = "Japanese bitcoin exchange files US bankruptcy case"
+    fresh = _burst(10, [weak], timedelta(minutes=2))
+    late = _burst(20, [weak], timedelta(hours=7))
+    plain = replace(PARAMS, stale_penalty=0.0)
+    assert len(set(assign(first + fresh, [], NONE, 1, PARAMS).values())) == 1
+    assert len(set(assign(first + late, [], NONE, 1, plain).values())) == 1
+    assert len(set(assign(first + late, [], NONE, 1, PARAMS).values())) == 2
+
+
+def test_time_alone_never_joins_a_story() -> None:
+    first = _burst(1, BANKRUPTCY, timedelta(0))
+    unrelated = _burst(10, ["Pollen counts soar as spring arrives early"], timedelta(seconds=70))
+    mapping = assign(first + unrelated, [], NONE, 1, PARAMS)
+    assert mapping[10] != mapping[1]
+
+
+def test_time_feature_leaves_full_articles_alone() -> None:
+    """Same-kind full articles decide on content: far apart in time or not, same groups."""
+    arts = kestrel_and_tern()
+    spread = [replace(a, published_at=T0 + timedelta(hours=9 * i)) for i, a in enumerate(arts)]
+    expected = {frozenset({1, 2, 3}), frozenset({10, 11})}
+    assert groups(assign(arts, [], NONE, 1, PARAMS)) == expected
+    assert groups(assign(spread, [], NONE, 1, PARAMS)) == expected
