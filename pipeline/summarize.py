@@ -52,15 +52,15 @@ LOGGER = logging.getLogger(__name__)
 class SummaryParams:
     """Tunable knobs of the extractive summarizer and of the citation checks."""
 
-    lead_sentences: int = 3
-    points: int = 6
+    lead_sentences: int = 2
+    points: int = 5
     single_source_lead: int = 2
     single_source_points: int = 3
     lead_positions: int = 4  # the lead comes from each article's first sentences
     mmr_lambda: float = 0.6
-    redundancy: float = 0.4  # highest cosine allowed between two chosen sentences
+    redundancy: float = 0.3  # highest cosine allowed between two chosen sentences
     agreement_similarity: float = 0.3  # cosine at which another outlet "has" a sentence
-    merge_support: float = 0.75  # single-sentence support another source needs to be cited too
+    merge_support: float = 0.85  # single-sentence support another source needs to be cited too
     support_threshold: float = 0.6  # support a cited source needs to pass verification
     sentences_per_article: int = 40
 
