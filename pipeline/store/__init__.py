@@ -1,8 +1,9 @@
 """The one place that speaks SQL: opens the database, applies migrations, converts rows.
 
 Each table has its own module (``sources``, ``articles``, ``stories``,
-``decisions``); a ``Store`` holds one repository object per table so callers
-write ``store.articles.insert_entries(...)``. Stages never see a row.
+``decisions``; ``editorial`` holds the editors' desk writes); a ``Store``
+holds one repository object per table so callers write
+``store.articles.insert_entries(...)``. Stages never see a row.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..errors import StoreError
 from .articles import Articles
 from .decisions import Decisions
 from .digests import Digests
+from .editorial import Editorial
 from .migrations import migrations
 from .sources import Sources
 from .stories import Stories
@@ -36,6 +38,7 @@ class Store:
         self.stories = Stories(db)
         self.decisions = Decisions(db)
         self.digests = Digests(db)
+        self.editorial = Editorial(db, self.stories, self.decisions)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:

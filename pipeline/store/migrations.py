@@ -146,3 +146,38 @@ def m002_story_summaries(db: Database) -> None:
     stories.add_column("members_key", str)  # member ids when the summary was made
     stories.add_column("included", int)  # relevance and mute rules let it into digests
     stories.add_column("relevance", float)
+
+
+@migrations()
+def m003_review(db: Database) -> None:
+    """What the editors' desk needs: accounts, a session secret, and edit bookkeeping.
+
+    ``generated_*`` keep what the pipeline last made, so an editor can go back
+    to it; ``edit_members`` are the member ids an editor's text was written
+    for, and ``new_sources_since_edit`` counts members that joined since;
+    ``section_locked`` keeps an editor's section; ``merged_into`` points from a
+    story emptied by a merge to the story that took its articles; ``changed_by``
+    and ``changed_at`` say who moved ``version`` on last, for a clear conflict message.
+    """
+    db.table("editors").create(
+        {"name": str, "password_hash": str, "created_at": str, "updated_at": str},
+        pk="name",
+        not_null={"password_hash"},
+    )
+    db.table("app_secrets").create({"name": str, "value": str}, pk="name", not_null={"value"})
+    stories = db.table("stories")
+    stories.add_column("generated_headline", str)
+    stories.add_column("generated_summary", str)
+    stories.add_column("generated_section", str)
+    stories.add_column("section_locked", int, not_null_default=0)
+    stories.add_column("edit_members", str)
+    stories.add_column("new_sources_since_edit", int, not_null_default=0)
+    stories.add_column("merged_into", int)
+    stories.add_column("changed_by", str)  # who moved the version on last: an editor or "pipeline"
+    stories.add_column("changed_at", str)
+    db.execute(
+        "update stories set generated_headline = headline, generated_summary = summary, "
+        "generated_section = section where edited = 0"
+    )
+    db.execute("update stories set generated_section = section where generated_section is null")
+    db.table("decisions").create_index(["story_id", "at"])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -18,6 +19,79 @@ def members_key(article_ids: Iterable[int]) -> str:
     """A short digest of a story's member ids: it changes exactly when membership changes."""
     joined = ",".join(str(i) for i in sorted(article_ids))
     return hashlib.sha1(joined.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A story as the editors' desk shows it: its stored state, counts, and the version
+    a form must carry to change it."""
+
+    id: int
+    headline: str
+    status: str
+    section: str
+    section_locked: bool
+    score: float | None
+    explanation: str
+    included: bool
+    edited: bool
+    new_sources: int  # members that joined since an editor wrote the text
+    version: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    articles: int
+    outlets: int  # distinct outlets of the originals; copies count with them
+    preview: str  # the first sentence of the lead
+    summary: Summary | None  # only read for one story (``record``), not for lists
+    has_generated: bool  # a generated headline and summary exist to go back to
+    stale: bool  # membership changed since the summary was made
+    merged_into: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryChoice:
+    """A story as a merge or move target in a form: enough to name it and check its version."""
+
+    id: int
+    version: int
+    headline: str
+
+
+# One row per story with its member counts; the {where} picks the stories.
+_RECORDS = """
+select s.*, count(a.id) as n_articles,
+  count(distinct case when a.duplicate_of is null then a.source_id end) as n_outlets,
+  group_concat(a.id) as member_ids, json_extract(s.summary, '$.lead[0].text') as preview
+from stories s left join articles a on a.story_id = s.id
+where {where} group by s.id order by s.id
+"""
+
+
+def _to_record(row: Mapping[str, Any], full: bool) -> StoryRecord:
+    members = [int(i) for i in row["member_ids"].split(",")] if row["member_ids"] else []
+    summary = Summary.from_dict(json.loads(row["summary"])) if full and row["summary"] else None
+    return StoryRecord(
+        id=row["id"],
+        headline=row["headline"] or "",
+        status=row["status"] or "auto",
+        section=row["section"] or "other",
+        section_locked=bool(row["section_locked"]),
+        score=row["score"],
+        explanation=row["score_explanation"] or "",
+        included=row["included"] is None or bool(row["included"]),
+        edited=bool(row["edited"]),
+        new_sources=row["new_sources_since_edit"] or 0,
+        version=row["version"] or 1,
+        first_seen=from_iso(row["first_seen"]),
+        last_seen=from_iso(row["last_seen"]),
+        articles=row["n_articles"],
+        outlets=row["n_outlets"],
+        preview=row["preview"] or "",
+        summary=summary,
+        has_generated=bool(row["generated_summary"]),
+        stale=bool(members) and row["members_key"] != members_key(members),
+        merged_into=row["merged_into"],
+    )
 
 
 def _to_story(row: Mapping[str, Any], article_ids: tuple[int, ...]) -> Story:
@@ -137,20 +211,50 @@ class Stories:
         relevance: float,
         included: bool,
     ) -> None:
-        """Store what the summarize and rank stages made; an editor's headline and summary stay."""
+        """Store what the summarize and rank stages made; an editor's headline, summary
+        and section stay.
+
+        The generated text is always kept aside (``generated_*``) so an editor can
+        go back to it. On an edited story the count of members that joined since
+        the edit is refreshed, for the desk's "new sources since your edit". The
+        version moves on, so a form rendered before the change cannot overwrite it.
+        """
         row = self.db.table("stories").get(story_id)
+        text = json.dumps(summary.as_dict(), ensure_ascii=False)
         values: dict[str, Any] = {
             "members_key": members_key,
             "score": score,
             "score_explanation": explanation,
-            "section": section,
+            "generated_headline": summary.headline,
+            "generated_summary": text,
+            "generated_section": section,
             "relevance": relevance,
             "included": int(included),
+            "version": (row["version"] or 1) + 1,
+            "changed_by": "pipeline",
+            "changed_at": to_iso(datetime.now(UTC)),
         }
-        if not row["edited"]:
+        if not row["section_locked"]:
+            values["section"] = section
+        if row["edited"]:
+            values["new_sources_since_edit"] = self.joined_since_edit(story_id)
+        else:
             values["headline"] = summary.headline
-            values["summary"] = json.dumps(summary.as_dict(), ensure_ascii=False)
+            values["summary"] = text
         self.db.table("stories").update(story_id, values)
+
+    def joined_since_edit(self, story_id: int) -> int:
+        """How many of the story's members were not in it when an editor wrote its text.
+
+        An edit made before that was recorded (no member list) counts every member
+        as new: the editor has not seen them under this text.
+        """
+        row = self.db.execute(
+            "select edit_members from stories where id = ?", [story_id]
+        ).fetchone()
+        seen = set(json.loads(row[0])) if row and row[0] else set()
+        members = self.db.execute("select id from articles where story_id = ?", [story_id])
+        return sum(1 for (article_id,) in members.fetchall() if article_id not in seen)
 
     def set_scores(self, scores: Mapping[int, tuple[float, str, bool]]) -> None:
         """Store (score, explanation, included) per story, as ranked for one digest."""
@@ -162,7 +266,11 @@ class Stories:
                 )
 
     def generated(self, story_id: int) -> dict[str, Any]:
-        """The stored headline, summary (as a ``Summary``), score, section and flags."""
+        """The stored headline, summary (as a ``Summary``), score, section and flags.
+
+        ``section`` is the editor's when ``section_locked`` is true; the headline
+        and summary are the editor's when the story was edited.
+        """
         row = self.db.table("stories").get(story_id)
         return {
             "headline": row["headline"] or "",
@@ -170,6 +278,7 @@ class Stories:
             "score": row["score"],
             "explanation": row["score_explanation"] or "",
             "section": row["section"] or "other",
+            "section_locked": bool(row["section_locked"]),
             "relevance": row["relevance"],
             "included": bool(row["included"]) if row["included"] is not None else True,
         }
@@ -198,3 +307,37 @@ class Stories:
             ).fetchall()
         )
         return _to_story(row, ids)
+
+    def _records(
+        self, where: str, args: Sequence[Any] = (), full: bool = False
+    ) -> list[StoryRecord]:
+        cursor = self.db.execute(_RECORDS.format(where=where), list(args))
+        names = [d[0] for d in cursor.description]
+        return [_to_record(dict(zip(names, row, strict=True)), full) for row in cursor.fetchall()]
+
+    def records_between(self, start: datetime, end: datetime) -> list[StoryRecord]:
+        """The desk's view of the stories with an article published (or fetched) in [start, end),
+        without their summaries (a list shows only the first sentence, ``preview``)."""
+        return self._records(
+            "s.id in (select story_id from articles where story_id is not null "
+            "and coalesce(published_at, fetched_at) >= ? and coalesce(published_at, fetched_at) < ?)",
+            [to_iso(start), to_iso(end)],
+        )
+
+    def record(self, story_id: int) -> StoryRecord | None:
+        """The desk's view of one story with its summary, or None when there is no such story."""
+        found = self._records("s.id = ?", [story_id], full=True)
+        return found[0] if found else None
+
+    def choices_between(
+        self, start: datetime, end: datetime, limit: int = 300
+    ) -> list[StoryChoice]:
+        """Stories active in [start, end), best score first: the targets a story page offers."""
+        rows = self.db.execute(
+            "select id, version, headline from stories where id in (select story_id from articles "
+            "where story_id is not null and coalesce(published_at, fetched_at) >= ? "
+            "and coalesce(published_at, fetched_at) < ?) "
+            "order by status = 'pinned' desc, coalesce(score, 0) desc, id limit ?",
+            [to_iso(start), to_iso(end), limit],
+        ).fetchall()
+        return [StoryChoice(int(i), int(v or 1), h or "") for i, v, h in rows]
