@@ -27,10 +27,10 @@ lint: install
 	$(VENV)/bin/ruff check pipeline tests benchmarks tools
 	$(VENV)/bin/ruff format --check pipeline tests benchmarks tools
 	$(VENV)/bin/mypy
-	$(VENV)/bin/cog --check README.md
+	$(VENV)/bin/cog --check README.md deploy/digest.env.example
 
 docs: install
-	$(VENV)/bin/cog -r README.md
+	$(VENV)/bin/cog -r README.md deploy/digest.env.example
 
 format: install
 	$(VENV)/bin/ruff check --fix pipeline tests benchmarks tools
@@ -41,7 +41,10 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/fetch.py
-	$(PY) benchmarks/cluster.py
+	$(PY) benchmarks/cluster.py --scale 100000
+	$(PY) benchmarks/summarize.py
+	$(PY) benchmarks/build.py
+	$(PY) benchmarks/review.py
 
 eval: install
 	$(PY) benchmarks/eval_gate.py

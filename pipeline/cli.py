@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -24,7 +23,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import demo, listing, opml, run
+from . import demo, listing, logs, opml, ops, params, run
+from . import schedule as daemon
 from .config import SETTINGS, Settings, load_settings, load_sources
 from .errors import PipelineError
 from .models import StageReport
@@ -49,7 +49,7 @@ def common_options(func: F) -> F:
         except PipelineError as exc:
             raise click.ClickException(str(exc)) from None
         level = ["WARNING", "INFO", "DEBUG"][min(verbose, 2)] if verbose else settings.log_level
-        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        logs.configure(level, settings.log_format)
         try:
             return func(*args, settings=settings, origins=origins, **kwargs)
         except PipelineError as exc:
@@ -289,7 +289,9 @@ def _print_build(report: run.BuildReport) -> None:
     )
     for story in report.digest.stories[:5]:
         plural = "s" if story.outlets != 1 else ""
-        console.print(f"  [cyan]{story.outlets} source{plural}[/] {story.headline}", highlight=False)
+        console.print(
+            f"  [cyan]{story.outlets} source{plural}[/] {story.headline}", highlight=False
+        )
 
 
 @cli.command()
@@ -318,6 +320,35 @@ def send(
             console.print(f"[red]not sent to {failure.recipient}: {failure.error}[/]")
         if outcome.failed:
             raise click.ClickException(f"{len(outcome.failed)} recipients failed")
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on [setting review_host, default 127.0.0.1]")
+@click.option("--port", type=int, help="Port to listen on [setting review_port, default 8700]")
+@common_options
+def review(settings: Settings, origins: dict[str, str], host: str | None, port: int | None) -> None:
+    """Serve the editors' review desk (accounts come from add-editor)."""
+    from . import review as desk  # Starlette and uvicorn load only for this command
+
+    with _open(settings) as store:
+        if not store.editorial.editors():
+            raise click.ClickException("no editor yet; create one with: digest add-editor NAME")
+    host, port = host or settings.review_host, port or settings.review_port
+    console.print(f"Review desk on http://{host}:{port}/ (Ctrl-C stops it)")
+    desk.serve(settings, host, port, params.for_review(settings))
+
+
+@cli.command("add-editor")
+@click.argument("name")
+@click.password_option(help="The editor's password; asked twice when not given")
+@common_options
+def add_editor(settings: Settings, origins: dict[str, str], name: str, password: str) -> None:
+    """Create an editor of the review desk, or give one a new password."""
+    from .review import add_editor as save
+
+    with _open(settings) as store:
+        created = save(store, name, password)
+    console.print(f"{'Created editor' if created else 'New password for'} {name}.")
 
 
 @cli.command("import-opml")
@@ -393,4 +424,88 @@ def demo_cmd(settings: Settings, origins: dict[str, str], out: Path, port: int) 
     console.print(
         f"digests: {out / 'digests'}  site: {out / 'site' / 'index.html'}  database: {db}\n"
         f"try: digest stories --db {db}"
+    )
+
+
+@cli.command("schedule")
+@common_options
+def schedule_cmd(settings: Settings, origins: dict[str, str]) -> None:
+    """Run the daemon: fetch sources as they fall due, and build (and email) the digest daily
+    at publish_time. One daemon per database; SIGTERM or Ctrl-C stops it between steps."""
+    daemon.serve(settings)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
+@common_options
+def status(settings: Settings, origins: dict[str, str], as_json: bool) -> None:
+    """Show the daemon, the last fetches, failing sources, the last digest and the next runs."""
+    with _open(settings) as store:
+        report = ops.status(store, settings)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        return
+    zone = ZoneInfo(settings.timezone)
+
+    def at(when: datetime | None) -> str:  # every time in the publication time zone
+        return _ago(when.astimezone(zone)) if when is not None else "-"
+
+    pid, recent = report.daemon_pid, report.recent
+    running = "not running" if pid is None else f"running (pid {pid or '?'})"
+    built = (
+        f"{report.last_built[0]} (built {at(report.last_built[1])})" if report.last_built else "-"
+    )
+    sent = f"{report.last_sent[0]} (sent {at(report.last_sent[1])})" if report.last_sent else "-"
+    console.print(
+        f"database     {report.db} ({report.size_bytes / 1e6:.1f} MB; "
+        + ", ".join(f"{n} {table}" for table, n in report.counts.items())
+        + ")\n"
+        f"daemon       {running}\n"
+        f"last fetch   {at(report.last_fetch_at)}; last 24 h: {recent.feeds} feed fetches "
+        f"({recent.feeds_failed} failed, {recent.new_entries} new), {recent.pages} pages "
+        f"({recent.pages_failed} failed)\n"
+        f"last digest  {built}; last sent {sent}\n"
+        f"next fetch   {'now' if report.due_now else at(report.next_fetch_at)} "
+        f"({report.due_now} sources due)\n"
+        f"next build   {at(report.next_build_at)}  (times in {settings.timezone})",
+        highlight=False,
+    )
+    for s in report.failing:
+        console.print(
+            f"[red]failing[/]      {s.name}: {s.consecutive_failures} times, {s.last_error}; "
+            f"next try {at(s.next_fetch_at)}",
+            highlight=False,
+        )
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    "days",
+    type=float,
+    required=True,
+    help="Retention in days (at least the clustering window)",
+)
+@common_options
+def prune(settings: Settings, origins: dict[str, str], days: float) -> None:
+    """Drop page texts and fetch log rows older than the retention, then VACUUM.
+    Stories, their summaries and citations, articles' URLs and titles, and digests stay."""
+    with _open(settings) as store:
+        report = ops.prune(store, settings, days)
+    console.print(
+        f"before {_ago(report.cutoff)}: {report.texts_dropped} page texts and "
+        f"{report.fetches_deleted} fetch log rows dropped; "
+        f"{report.bytes_before / 1e6:.1f} MB → {report.bytes_after / 1e6:.1f} MB"
+    )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@common_options
+def backup(settings: Settings, origins: dict[str, str], file: Path) -> None:
+    """Write a consistent copy of the database to FILE, safe while the daemon writes."""
+    with _open(settings) as store:
+        report = ops.backup(store, file)
+    console.print(
+        f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB in {report.seconds:.1f} s)"
     )

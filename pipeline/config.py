@@ -79,7 +79,9 @@ class Settings:
     mute_phrases: str = _setting("", "Comma-separated phrases that keep a story out of the digest")
     mute_sources: str = _setting("", "Comma-separated source names whose stories are left out")
     half_life_hours: float = _setting(18.0, "Recency half-life of a story's score, in hours")
-    timezone: str = _setting("UTC", "Time zone of the publication time (IANA name, e.g. Europe/Berlin)")
+    timezone: str = _setting(
+        "UTC", "Time zone of the publication time (IANA name, e.g. Europe/Berlin)"
+    )
     publish_time: str = _setting("07:00", "Local time (HH:MM) the daily digest is published")
     digest_limit: int = _setting(15, "Stories per digest; 0 publishes every story of the day")
     site_title: str = _setting("AI news digest", "Title of the website, feed and email")
@@ -94,7 +96,28 @@ class Settings:
     mail_from: str = _setting("", "From address of the digest email")
     mail_to: str = _setting("", "Comma-separated recipients of the digest email")
     unsubscribe: str = _setting("", "List-Unsubscribe target: an https:// or mailto: URL")
+    review_host: str = _setting("127.0.0.1", "Address the review desk (digest review) listens on")
+    review_port: int = _setting(8700, "Port of the review desk")
+    review_secret_env: str = _setting(
+        "DIGEST_REVIEW_SECRET",
+        "Name of the environment variable holding the desk's session key; "
+        "without it one is made once and kept in the database",
+    )
+    review_session_hours: float = _setting(12.0, "How long an editor's login lasts, in hours")
+    review_https_only: bool = _setting(
+        False, "Send the desk's session cookie over HTTPS only (set it behind TLS)"
+    )
     log_level: str = _setting("WARNING", "Logging level: DEBUG, INFO, WARNING or ERROR")
+    log_format: str = _setting("logfmt", "Log lines: logfmt (key=value) or json, one per event")
+    schedule_fetch_every_s: int = _setting(
+        60, "Seconds between the daemon's looks for due sources (each keeps its own interval)"
+    )
+    schedule_build_every_s: int = _setting(
+        0, "Daemon builds (and sends) every N seconds instead of daily at publish_time; 0: daily"
+    )
+    schedule_grace_min: int = _setting(
+        720, "Minutes late a missed daily build still runs (machine asleep, daemon down)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +232,8 @@ _AT_LEAST_ONE = (
     "max_backoff_min",
     "max_feed_bytes",
     "max_page_bytes",
+    "schedule_fetch_every_s",
+    "schedule_grace_min",
 )
 _ABOVE_ZERO = (
     "connect_timeout_s",
@@ -217,7 +242,14 @@ _ABOVE_ZERO = (
     "llm_timeout_s",
     "half_life_hours",
 )
-_NOT_NEGATIVE = ("digest_limit", "retries", "backoff_base_s", "max_retry_after_s", "cluster_window_hours")
+_NOT_NEGATIVE = (
+    "digest_limit",
+    "retries",
+    "backoff_base_s",
+    "max_retry_after_s",
+    "cluster_window_hours",
+    "schedule_build_every_s",
+)
 
 
 def _validate(settings: Settings, origins: Mapping[str, str]) -> Settings:
@@ -241,6 +273,8 @@ def _validate(settings: Settings, origins: Mapping[str, str]) -> Settings:
             raise fail(name, "must not be negative")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise fail("log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    if settings.log_format not in {"logfmt", "json"}:
+        raise fail("log_format", "must be logfmt or json")
     if settings.summarizer not in {"extractive", "llm"}:
         raise fail("summarizer", "must be extractive or llm")
     if settings.summarizer == "llm" and not (settings.llm_base_url and settings.llm_model):

@@ -8,6 +8,7 @@ them in from ``Settings``.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .cluster import ClusterParams
 from .config import Settings, split_list
@@ -17,6 +18,9 @@ from .mail import MailParams
 from .rank import RankParams
 from .relevance import RelevanceParams
 from .render.site import SiteParams
+
+if TYPE_CHECKING:
+    from .review import ReviewParams
 
 
 def for_cluster(settings: Settings) -> ClusterParams:
@@ -67,4 +71,15 @@ def for_mail(settings: Settings) -> MailParams:
         sender=settings.mail_from,
         recipients=split_list(settings.mail_to),
         unsubscribe=settings.unsubscribe,
+    )
+
+
+def for_review(settings: Settings) -> ReviewParams:
+    # Imported here: the web stack loads only when the desk runs, and review imports run.
+    from .review import ReviewParams
+
+    return ReviewParams(
+        secret_env=settings.review_secret_env,
+        session_hours=settings.review_session_hours,
+        https_only=settings.review_https_only,
     )

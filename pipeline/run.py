@@ -29,6 +29,7 @@ from . import (
     extract,
     feeds,
     llm,
+    logs,
     mail,
     params,
     rank,
@@ -143,7 +144,6 @@ async def refresh_source(
             last_error=result.error or f"HTTP {result.status}",
         )
         updated = replace(failing, next_fetch_at=next_fetch_at(failing, result, now, settings))
-        LOGGER.warning("source %s (%s) failed: %s", source.id, source.url, updated.last_error)
     with store.atomic():
         if result.ok:
             new_ids = store.articles.insert_entries(
@@ -165,6 +165,19 @@ async def refresh_source(
             result.attempts,
             result.error,
         )
+    outcome = "ok" if result.ok else "not_modified" if result.not_modified else "failed"
+    fields = {
+        "source_id": source.id,
+        "source": source.name,
+        "url": source.url,
+        "status": result.status,
+        "new": len(new_ids),
+        "ms": result.elapsed_ms,
+        "outcome": outcome,
+    }
+    if outcome == "failed":
+        fields["error"] = updated.last_error
+    LOGGER.log(logging.WARNING if outcome == "failed" else logging.INFO, "feed", extra=fields)
     return SourceReport(
         source=updated,
         status=result.status,
@@ -286,7 +299,12 @@ def make_executor(settings: Settings) -> ProcessPoolExecutor:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pipeline.run"])
-    return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=settings.extract_workers,
+        mp_context=context,
+        initializer=logs.configure,  # workers log like their parent, one line per event
+        initargs=(settings.log_level, settings.log_format),
+    )
 
 
 async def fetch_round_async(
@@ -474,7 +492,7 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
             RankedStory(
                 id=story.id,
                 headline=stored["headline"] or summary.headline,
-                section=score.section,
+                section=stored["section"] if stored["section_locked"] else score.section,
                 score=score.value,
                 explanation=score.explanation,
                 status=story.status,
