@@ -6,8 +6,8 @@ editor logs in and works through 19 December 2024 with the mouse and the
 keyboard: merges two stories, splits one article out of the six-outlet
 story, rewrites its headline, rejects one story and approves the rest.
 ``run.build_day`` must then publish exactly that. Screenshots of the day and
-story views go to ``artifacts/review/`` and the day view to
-``docs/screenshots/review.png``.
+story views go to ``artifacts/review/`` (the README's picture is one of them,
+copied by hand: a test never writes into the repository's tracked files).
 
 Skipped only when /usr/bin/chromium or the playwright package is missing
 (never ``playwright install``: the system Chromium is used).
@@ -16,7 +16,6 @@ Skipped only when /usr/bin/chromium or the playwright package is missing
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -37,7 +36,6 @@ from pipeline.store import Store
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "review"
-README_SHOT = ROOT / "docs" / "screenshots" / "review.png"
 DAY = date(2024, 12, 19)
 PASSWORD = "correct horse battery"
 HEADLINE = "Claude faked alignment to avoid being retrained, Anthropic and Redwood find"
@@ -224,7 +222,5 @@ def test_an_editor_works_through_a_day_and_the_digest_follows(demo_desk, page):
     # the desk after the build: scores and explanations as published
     page.goto(f"{base}/day/{DAY}")
     _shot(page, "day")
-    README_SHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ARTIFACTS / "day.png", README_SHOT)
     page.goto(f"{base}/story/{big}?day={DAY}")
     _shot(page, "story", full_page=True)
