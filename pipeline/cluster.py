@@ -178,10 +178,12 @@ def assign(
     """
     clusterer = Clusterer(params, constraints, next_story_id)
     new_ids = {a.id for a in new}
-    for article in sorted(recent, key=_order):
+    for article in sorted(recent, key=lambda a: a.time_order):
         if article.id not in new_ids:
             clusterer.seed(article)
-    return {article.id: clusterer.place(article) for article in sorted(new, key=_order)}
+    return {
+        article.id: clusterer.place(article) for article in sorted(new, key=lambda a: a.time_order)
+    }
 
 
 def rebuild(
@@ -198,7 +200,10 @@ def rebuild(
     get fresh ids from ``next_story_id`` in order of creation.
     """
     clusterer = Clusterer(params, constraints, 0)
-    labels = {article.id: clusterer.place(article) for article in sorted(articles, key=_order)}
+    labels = {
+        article.id: clusterer.place(article)
+        for article in sorted(articles, key=lambda a: a.time_order)
+    }
     overlap: dict[tuple[int, int], int] = {}
     for article_id, label in labels.items():
         old = previous.get(article_id)
@@ -224,12 +229,3 @@ def _adjacency(pairs: frozenset[tuple[int, int]]) -> dict[int, set[int]]:
         out.setdefault(a, set()).add(b)
         out.setdefault(b, set()).add(a)
     return out
-
-
-def _order(article: Article) -> tuple[float, int]:
-    when = article.when
-    if when is None:
-        return (float("inf"), article.id)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when.timestamp(), article.id)

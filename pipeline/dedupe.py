@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -92,7 +91,7 @@ def find_duplicates(
 def _link_exact(articles: Iterable[Article], groups: _Groups, params: DedupeParams) -> None:
     """Union articles sharing a canonical URL, a global GUID or a substantial text hash."""
     first: dict[tuple[str, str], int] = {}
-    for article in sorted(articles, key=_order):
+    for article in sorted(articles, key=lambda a: a.time_order):
         keys = [("canonical_url", article.canonical_url)]
         if _is_global_guid(article.guid):
             keys.append(("guid", article.guid.strip()))
@@ -119,7 +118,7 @@ def _link_near(articles: Iterable[Article], groups: _Groups, params: DedupeParam
     }
     sketches: dict[int, MinHash] = {}
     short_texts: dict[int, str] = {}
-    for article in sorted(articles, key=_order):
+    for article in sorted(articles, key=lambda a: a.time_order):
         signature, tokens = (
             (article.fingerprint, [])
             if article.fingerprint.startswith((_LONG_PREFIX, _SHORT_PREFIX))
@@ -166,21 +165,12 @@ def _is_global_guid(guid: str) -> bool:
     return len(guid) >= 12 and (guid.startswith(("tag:", "urn:")) or "://" in guid)
 
 
-def _order(article: Article) -> tuple[float, int]:
-    when = article.when
-    if when is None:
-        return (float("inf"), article.id)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when.timestamp(), article.id)
-
-
 class _Groups:
     """Union-find whose root is always the earliest-published member (ties: lowest id)."""
 
     def __init__(self, articles: dict[int, Article]) -> None:
         self._parent = {i: i for i in articles}
-        self._key = {i: _order(a) for i, a in articles.items()}
+        self._key = {i: a.time_order for i, a in articles.items()}
         self.why: dict[int, tuple[str, float]] = {}
 
     def root(self, i: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 
@@ -147,6 +147,19 @@ class Article:
     def body(self) -> str:
         """The best text we have: the extracted page, else the feed's summary."""
         return self.text or self.feed_summary
+
+    @property
+    def time_order(self) -> tuple[float, int]:
+        """Sort key for publication order: undated articles last, the id breaking ties.
+
+        Naive times count as UTC, so mixed feeds still sort without raising.
+        """
+        when = self.when
+        if when is None:
+            return (float("inf"), self.id)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return (when.timestamp(), self.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -433,7 +433,7 @@ def summarize_stories(store: Store, settings: Settings) -> StageReport:
 
 def rebuild_stories(store: Store, settings: Settings) -> StageReport:
     """Re-cluster every article from scratch, honouring editors' constraints and keeping ids."""
-    articles = sorted(store.articles.all(), key=lambda a: (a.when or _now(), a.id))
+    articles = sorted(store.articles.all(), key=lambda a: a.time_order)
     previous = {a.id: a.story_id for a in articles if a.story_id is not None}
     assignments = cluster.rebuild(
         articles,

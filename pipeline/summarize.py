@@ -30,7 +30,6 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -91,7 +90,7 @@ class _Candidate:
 def number_sources(members: Sequence[Article]) -> tuple[Citation, ...]:
     """The story's numbered sources: one per distinct outlet, by first publication."""
     groups: dict[str, list[Article]] = {}
-    for article in sorted(members, key=_time_key):
+    for article in sorted(members, key=lambda a: a.time_order):
         groups.setdefault(_outlet_key(_root(article, members)), []).append(article)
     citations = []
     for number, articles in enumerate(groups.values(), start=1):
@@ -133,7 +132,7 @@ def choose_headline(members: Sequence[Article]) -> str:
     Questions, titles without a verb, very short or very long titles are
     penalised and heavier outlets favoured a little; ties go to the earliest article.
     """
-    originals = [a for a in sorted(members, key=_time_key) if a.title.strip()]
+    originals = [a for a in sorted(members, key=lambda a: a.time_order) if a.title.strip()]
     titles = [(clean_headline(a.title, a.outlet), a) for a in originals]
     if not titles:
         return ""
@@ -213,11 +212,6 @@ def verify_citations(
                     reason = f"source does not state it (support {level:.2f})"
                     problems.append(CitationProblem(part, index, number, reason))
     return problems
-
-
-def _time_key(article: Article) -> tuple[int, datetime | int, int]:
-    when = article.when
-    return (0, when, article.id) if when is not None else (1, article.id, article.id)
 
 
 def _root(article: Article, members: Sequence[Article]) -> Article:
