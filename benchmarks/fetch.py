@@ -32,7 +32,38 @@ from pipeline.demo.server import CorpusServer  # noqa: E402
 from pipeline.models import Source  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
-WORDS = ["model", "training", "data", "benchmark", "researchers", "company", "release", "open", "weights", "safety", "policy", "inference", "chips", "startup", "funding", "agents", "reasoning", "language", "vision", "robotics", "evaluation", "regulators", "lawsuit", "compute", "cluster", "parameters", "tokens", "users", "developers", "platform"]
+WORDS = [
+    "model",
+    "training",
+    "data",
+    "benchmark",
+    "researchers",
+    "company",
+    "release",
+    "open",
+    "weights",
+    "safety",
+    "policy",
+    "inference",
+    "chips",
+    "startup",
+    "funding",
+    "agents",
+    "reasoning",
+    "language",
+    "vision",
+    "robotics",
+    "evaluation",
+    "regulators",
+    "lawsuit",
+    "compute",
+    "cluster",
+    "parameters",
+    "tokens",
+    "users",
+    "developers",
+    "platform",
+]
 
 
 def _paragraph(rng: random.Random, sentences: int) -> str:
@@ -44,7 +75,9 @@ def _paragraph(rng: random.Random, sentences: int) -> str:
 
 
 def _page(rng: random.Random, title: str) -> str:
-    paragraphs = "\n".join(f"<p>{_paragraph(rng, rng.randint(3, 6))}</p>" for _ in range(rng.randint(6, 12)))
+    paragraphs = "\n".join(
+        f"<p>{_paragraph(rng, rng.randint(3, 6))}</p>" for _ in range(rng.randint(6, 12))
+    )
     nav = "".join(f'<li><a href="/section/{w}">{w.title()}</a></li>' for w in WORDS[:12])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta property="article:published_time" content="2024-12-18T10:00:00Z"></head><body>
@@ -95,7 +128,9 @@ def _cpu() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--feeds", type=int, default=300)
     parser.add_argument("--entries", type=int, default=20)
     args = parser.parse_args()
@@ -109,9 +144,16 @@ def main() -> None:
         server = context.Process(target=_serve, args=(str(root), queue), daemon=True)
         server.start()
         base = f"http://127.0.0.1:{queue.get(timeout=30)}"
-        settings = replace(Settings(), db=str(Path(tmp) / "bench.db"), max_connections=16, max_per_host=16)
+        settings = replace(
+            Settings(), db=str(Path(tmp) / "bench.db"), max_connections=16, max_per_host=16
+        )
         store = Store.open(settings.db)
-        store.sources.sync([Source(name=f"outlet{f:03d}", url=f"{base}/outlet{f:03d}/feed.xml") for f in range(args.feeds)])
+        store.sources.sync(
+            [
+                Source(name=f"outlet{f:03d}", url=f"{base}/outlet{f:03d}/feed.xml")
+                for f in range(args.feeds)
+            ]
+        )
         rows = []
         for label in ("cold", "warm"):
             cpu_self = _cpu()
@@ -122,8 +164,23 @@ def main() -> None:
             rows.append((label, wall, report, report.extract_cpu_seconds, main_cpu, _peak_mb()))
         store.close()
         server.terminate()
-    table = Table(title=f"fetch round: {args.feeds} feeds x {args.entries} entries on 127.0.0.1 (2 extraction workers)")
-    for col in ("run", "wall s", "feeds/s", "articles/s", "new", "304s", "errors", "extract CPU s", "extract share", "main CPU s", "CPU busy", "peak MB"):
+    table = Table(
+        title=f"fetch round: {args.feeds} feeds x {args.entries} entries on 127.0.0.1 (2 extraction workers)"
+    )
+    for col in (
+        "run",
+        "wall s",
+        "feeds/s",
+        "articles/s",
+        "new",
+        "304s",
+        "errors",
+        "extract CPU s",
+        "extract share",
+        "main CPU s",
+        "CPU busy",
+        "peak MB",
+    ):
         table.add_column(col, justify="right")
     for label, wall, report, extract_cpu, main_cpu, peak in rows:
         not_modified = sum(1 for r in report.sources if r.status == 304)

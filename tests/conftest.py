@@ -15,12 +15,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from pipeline import demo, run
 from pipeline.config import Settings
 from pipeline.demo.server import CorpusServer, send
+from pipeline.models import Article
 from pipeline.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -272,3 +275,36 @@ def store() -> Iterator[Store]:
 def anyio_backend() -> str:
     """Async tests (``@pytest.mark.anyio``) run on asyncio, the loop the pipeline uses."""
     return "asyncio"
+
+
+def demo_store(out: Path, **overrides: object) -> tuple[Store, Settings]:
+    """The bundled demo corpus fetched over loopback into a fresh database in ``out``,
+    deduplicated, clustered and summarized: the starting point of end-to-end tests."""
+    with demo.serve_corpus() as server:
+        db, sources_file = demo.prepare(out, server.base_url)
+        settings = replace(
+            Settings(),
+            db=str(db),
+            sources=str(sources_file),
+            digests_dir=str(out / "digests"),
+            site_dir=str(out / "site"),
+            **overrides,
+        )
+        store, _ = run.init(settings)
+        run.fetch_round(store, settings, force=True)
+        run.update_stories(store, settings)
+    return store, settings
+
+
+def make_article(id: int, outlet: str, title: str, **fields: Any) -> Article:
+    """A stored-looking article for unit tests: its own URL on the outlet's site, any fields."""
+    url = f"https://{outlet.lower().replace(' ', '')}.example/{id}"
+    return Article(
+        id=id,
+        source_id=fields.pop("source_id", id),
+        outlet=outlet,
+        url=url,
+        canonical_url=url,
+        title=title,
+        **fields,
+    )

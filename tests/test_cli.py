@@ -10,7 +10,9 @@ from pipeline.cli import cli
 
 
 def _invoke(args, env=None):
-    return CliRunner().invoke(cli, args, env={"COLUMNS": "200", **(env or {})}, catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, args, env={"COLUMNS": "200", **(env or {})}, catch_exceptions=False
+    )
 
 
 def test_init_with_a_missing_sources_file_is_one_clear_line(tmp_path):

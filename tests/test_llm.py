@@ -20,21 +20,13 @@ import pytest
 from pipeline.llm import LLMParams, summarize_llm
 from pipeline.models import Article
 from pipeline.summarize import source_texts, verify_citations
+from tests.conftest import make_article
 
 T0 = datetime(2024, 12, 16, 10, 0, tzinfo=UTC)
 
 
 def article(id: int, outlet: str, title: str, text: str, hours: float) -> Article:
-    return Article(
-        id=id,
-        source_id=id,
-        outlet=outlet,
-        url=f"https://news.example/{id}",
-        canonical_url=f"https://news.example/{id}",
-        title=title,
-        text=text,
-        published_at=T0 + timedelta(hours=hours),
-    )
+    return make_article(id, outlet, title, text=text, published_at=T0 + timedelta(hours=hours))
 
 
 STORY = [

@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from pipeline import demo, run
-from pipeline.config import Settings
 from pipeline.mail import SendReport
+from tests.conftest import demo_store
 from tests.test_email import check_message
 from tests.test_mail import Recorder, _free_port
 from tests.test_render import check_json, check_markdown
@@ -25,25 +25,15 @@ DAY = date(2024, 12, 19)  # window 18 Dec 07:00 to 19 Dec 07:00 UTC: the alignme
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    out = tmp_path_factory.mktemp("publish")
-    with demo.serve_corpus() as server:
-        db, sources_file = demo.prepare(out, server.base_url)
-        settings = replace(
-            Settings(),
-            db=str(db),
-            sources=str(sources_file),
-            digests_dir=str(out / "digests"),
-            site_dir=str(out / "site"),
-            smtp_security="none",
-            mail_from="Digest <digest@127.0.0.1>",
-            mail_to="ada@127.0.0.1, bob@127.0.0.1",
-        )
-        store, _ = run.init(settings)
-        run.fetch_round(store, settings, force=True)
-        run.update_stories(store, settings)
-        report = run.build_day(store, settings, DAY)
-        yield store, settings, report
-        store.close()
+    store, settings = demo_store(
+        tmp_path_factory.mktemp("publish"),
+        smtp_security="none",
+        mail_from="Digest <digest@127.0.0.1>",
+        mail_to="ada@127.0.0.1, bob@127.0.0.1",
+    )
+    report = run.build_day(store, settings, DAY)
+    yield store, settings, report
+    store.close()
 
 
 def test_files_hold_the_digest_field_by_field(published):

@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.models import Article
 from pipeline.rank import PINNED_BASE, RankParams, classify, score
+from tests.conftest import make_article
 
 NOW = datetime(2024, 12, 18, 18, 0, tzinfo=UTC)
 AI_TEXT = (
@@ -25,14 +26,10 @@ def article(
     text: str = AI_TEXT,
     **kw,
 ) -> Article:
-    id = kw.pop("id", next(_ids))
-    return Article(
-        id=id,
-        source_id=kw.pop("source_id", id),
-        outlet=outlet,
-        url=f"https://{outlet.lower()}.example/{id}",
-        canonical_url=f"https://{outlet.lower()}.example/{id}",
-        title=title,
+    return make_article(
+        kw.pop("id", next(_ids)),
+        outlet,
+        title,
         text=text,
         published_at=NOW - timedelta(hours=hours_ago),
         source_weight=weight,

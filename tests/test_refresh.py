@@ -111,7 +111,9 @@ def test_round_records_health_stores_variants_once_and_follows_permanent_redirec
     by_name = {r.source.name: r for r in report.sources}
     assert {n for n, r in by_name.items() if r.error} == {"dead", "broken", "never"}
     # a hanging source costs its own deadline (and one retry), never the others' time
-    assert all(by_name[n].elapsed_ms < 900 for n in ("a", "b", "old")), {n: r.elapsed_ms for n, r in by_name.items()}
+    assert all(by_name[n].elapsed_ms < 900 for n in ("a", "b", "old")), {
+        n: r.elapsed_ms for n, r in by_name.items()
+    }
     assert by_name["never"].elapsed_ms >= 1000
     assert elapsed < 20.0  # bounded: two deadlines, retries, worker start-up
     health = {s.name: s for s in store.sources.all()}

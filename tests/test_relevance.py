@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.models import Article
 from pipeline.relevance import DEFAULT_VOCABULARY, RelevanceParams, Vocabulary, judge
+from tests.conftest import make_article
 
 T0 = datetime(2024, 12, 18, 9, 0, tzinfo=UTC)
 
@@ -15,17 +16,7 @@ T0 = datetime(2024, 12, 18, 9, 0, tzinfo=UTC)
 def article(
     id: int, title: str, text: str = "", summary: str = "", outlet: str = "Bytewise"
 ) -> Article:
-    return Article(
-        id=id,
-        source_id=id,
-        outlet=outlet,
-        url=f"https://news.example/{id}",
-        canonical_url=f"https://news.example/{id}",
-        title=title,
-        feed_summary=summary,
-        text=text,
-        published_at=T0,
-    )
+    return make_article(id, outlet, title, feed_summary=summary, text=text, published_at=T0)
 
 
 PHONE_REVIEW = article(

@@ -20,7 +20,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from pipeline import demo, run
 from pipeline.config import Settings
 from pipeline.review import add_editor, create_app
 from pipeline.store import Store
+from tests.conftest import demo_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,26 +53,14 @@ uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed")
 @pytest.fixture(scope="module")
 def demo_desk(tmp_path_factory) -> Iterator[tuple[str, Store, Settings]]:
     """The demo corpus in a database, and the desk serving it on a free loopback port."""
-    out = tmp_path_factory.mktemp("review-demo")
-    with demo.serve_corpus() as server:
-        db, sources_file = demo.prepare(out, server.base_url)
-        settings = replace(
-            Settings(),
-            db=str(db),
-            sources=str(sources_file),
-            digests_dir=str(out / "digests"),
-            site_dir=str(out / "site"),
-        )
-        store, _ = run.init(settings)
-        run.fetch_round(store, settings, force=True)
-        run.update_stories(store, settings)
+    store, settings = demo_store(tmp_path_factory.mktemp("review-demo"))
     run.build_day(store, settings, DAY)  # the draft digest the editors review
     add_editor(store, "ada", PASSWORD)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     config = uvicorn.Config(
-        create_app(db, settings), log_level="warning", ws="none", http="h11", lifespan="on"
+        create_app(settings.db, settings), log_level="warning", ws="none", http="h11", lifespan="on"
     )
     desk = uvicorn.Server(config)
     thread = threading.Thread(target=desk.run, kwargs={"sockets": [listener]}, daemon=True)

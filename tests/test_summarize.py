@@ -16,21 +16,14 @@ from pipeline.summarize import (
     summarize,
     verify_citations,
 )
+from tests.conftest import make_article
 
 T0 = datetime(2024, 12, 16, 10, 0, tzinfo=UTC)
 
 
 def article(id: int, outlet: str, title: str, text: str = "", hours: float = 0, **kw) -> Article:
-    return Article(
-        id=id,
-        source_id=kw.pop("source_id", id),
-        outlet=outlet,
-        url=f"https://{outlet.lower().replace(' ', '')}.example/{id}",
-        canonical_url=f"https://{outlet.lower().replace(' ', '')}.example/{id}",
-        title=title,
-        text=text,
-        published_at=T0 + timedelta(hours=hours),
-        **kw,
+    return make_article(
+        id, outlet, title, text=text, published_at=T0 + timedelta(hours=hours), **kw
     )
 
 
