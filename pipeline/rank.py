@@ -222,7 +222,7 @@ def score(
 ) -> Score:
     """Score one story at ``now`` given the editors' ``status`` (auto, approved, pinned, rejected).
 
-    A pinned story is included even if relevance would leave it out: an
+    A pinned or approved story is included even if relevance would leave it out: an
     editor's explicit choice wins over a vocabulary; mute rules still apply
     to everything else.
     """
@@ -251,6 +251,9 @@ def score(
     elif status == "rejected":
         value, included = 0.0, False
         parts.insert(0, "rejected by an editor")
+    elif status == "approved":
+        included = True  # an editor's explicit yes wins over the vocabulary, as a pin does
+        parts.insert(0, "approved by an editor")
     elif not relevance.kept:
         parts.append(f"left out: {relevance.reason}")
     parts.append(f"section {SECTIONS.get(section, section)} ({section_reason})")

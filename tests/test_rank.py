@@ -105,6 +105,9 @@ def test_off_topic_stories_are_scored_but_not_included() -> None:
     assert not result.included and not result.relevance.kept
     assert "left out: AI relevance" in result.explanation
     assert score(phone, NOW, status="pinned").included  # an editor's pin wins over the vocabulary
+    approved = score(phone, NOW, status="approved")  # and so does an editor's approval
+    assert approved.included and approved.explanation.startswith("approved by an editor")
+    assert approved.value == result.value  # approval includes, it does not promote
 
 
 @pytest.mark.parametrize(
