@@ -357,7 +357,10 @@ def test_fetches_builds_and_sends_on_schedule_then_stops_cleanly(tmp_path, feeds
     took = daemon.stop(signal.SIGTERM)
     assert took < 5, f"SIGTERM took {took:.1f} s"
     assert daemon.proc.returncode == 0
-    assert [e["msg"] for e in daemon.events[-2:]] == ["stopping", "daemon stopped"]
+    messages = [e["msg"] for e in daemon.events]
+    assert messages[-1] == "daemon stopped" and "stopping" in messages
+    # a job already running may finish its step and log it; nothing new starts after the signal
+    assert set(messages[messages.index("stopping") + 1 : -1]) <= {"feed", "fetch", "build"}
     assert daemon.errors() == [] and daemon.other == []
     assert _integrity(tmp_path / "digest.db") == "ok"
     assert schedule.running_pid(tmp_path / "digest.db") is None  # the lock went with it
