@@ -71,6 +71,10 @@ def load(path: Path) -> tuple[list[Article], list[str]]:
     """Articles (in time order) and their gold story labels from a labelled CSV."""
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
+    if not rows:
+        raise SystemExit(
+            f"{path}: no rows to cluster (expected ID, TITLE, URL, STORY, TIMESTAMP, ...)"
+        )
     outlets: dict[str, int] = {}
     pairs = []
     for row in rows:
