@@ -9,7 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..models import Article, DuplicateLink, Entry, ExtractedPage
-from .convert import from_iso, from_json, to_iso, to_json
+from .convert import fetch_row, from_iso, from_json, insert_row, to_iso, to_json, update_row
 
 _SELECT = """
 select a.*, s.name as outlet, s.weight as source_weight
@@ -94,7 +94,9 @@ class Articles:
                     ).fetchone()
                 ):
                     continue
-                table = self.db.table("articles").insert(
+                article_id = insert_row(
+                    self.db,
+                    "articles",
                     {
                         "source_id": source_id,
                         "url": entry.url,
@@ -107,10 +109,9 @@ class Articles:
                         "feed_summary": entry.summary,
                         "text": "",
                         "links": "[]",
-                    }
+                    },
                 )
-                assert table.last_pk is not None
-                added.append(int(table.last_pk))
+                added.append(article_id)
         return added
 
     def _claim(self, article_id: int, source_id: int) -> None:
@@ -143,7 +144,7 @@ class Articles:
         of the older one and ``None`` is returned.
         """
         with self.db.atomic():
-            row = self.db.table("articles").get(article_id)
+            row = fetch_row(self.db, "articles", article_id)
             if canonical_url and canonical_url != row["canonical_url"]:
                 other = self.known(canonical_url)
                 if other is not None and other != article_id:
@@ -164,7 +165,7 @@ class Articles:
                     title=row["title"] or page.title,
                     published_at=row["published_at"] or to_iso(page.published_at),
                 )
-            self.db.table("articles").update(article_id, values)
+            update_row(self.db, "articles", article_id, values)
         return article_id
 
     def _fold_into(self, row: Mapping[str, Any], keep_id: int) -> None:

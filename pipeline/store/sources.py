@@ -9,7 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..models import Source
-from .convert import from_iso, to_iso
+from .convert import from_iso, insert_row, to_iso, update_row
 
 
 def _to_source(row: dict[str, Any]) -> Source:
@@ -88,7 +88,9 @@ class Sources:
     def record_health(self, source: Source) -> None:
         """Store a source's health after a fetch (status, validators, failures, next time)."""
         assert source.id is not None
-        self.db.table("sources").update(
+        update_row(
+            self.db,
+            "sources",
             source.id,
             {
                 "feed_url": source.url,
@@ -116,7 +118,9 @@ class Sources:
         error: str | None,
     ) -> None:
         """One row per fetch attempt, feed or page, for health reports and debugging."""
-        self.db.table("fetches").insert(
+        insert_row(
+            self.db,
+            "fetches",
             {
                 "source_id": source_id,
                 "url": url,
@@ -128,7 +132,7 @@ class Sources:
                 "ms": ms,
                 "attempts": attempts,
                 "error": error,
-            }
+            },
         )
 
     def article_counts(self) -> dict[int, int]:
