@@ -191,13 +191,21 @@ class Stories:
         return [_to_story(r, tuple(members.get(r["id"], ()))) for r in rows]
 
     def needing_summary(self) -> list[tuple[Story, str]]:
-        """Stories whose membership changed since their summary was made, with the new key."""
+        """Stories whose membership changed since their summary was made, with the new key.
+
+        One pass over the membership column; only the stale stories are loaded.
+        """
+        members: dict[int, list[int]] = {}
+        for article_id, story_id in self.db.execute(
+            "select id, story_id from articles where story_id is not null"
+        ).fetchall():
+            members.setdefault(story_id, []).append(article_id)
+        stored = dict(self.db.execute("select id, members_key from stories").fetchall())
         stale = []
-        for story in self.since():
-            key = members_key(story.article_ids)
-            row = self.db.table("stories").get(story.id)
-            if story.article_ids and row["members_key"] != key:
-                stale.append((story, key))
+        for story_id in sorted(members):
+            key = members_key(members[story_id])
+            if story_id in stored and stored[story_id] != key:
+                stale.append((self.get(story_id), key))
         return stale
 
     def set_generated(
