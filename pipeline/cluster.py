@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
-from .cluster_index import StoryIndex
+from .cluster_index import Features, StoryIndex
 from .models import Article, Constraints
 
 __all__ = ["ClusterParams", "Clusterer", "assign", "rebuild"]
@@ -83,6 +83,12 @@ class ClusterParams:
     """Shortness is raised to this power: time speaks for bare headlines, not full articles."""
     min_sim: float = 0.0
     """A story is joined only with more content similarity than this: time alone never joins."""
+    bridge_margin: float = 0.1
+    """A headline clearing two headline stories' bars by this much merges them (see ``_bridge``)."""
+    bridge_max_terms: float = 25.0
+    """Only texts of at most this many distinct terms (a headline and a line) bridge stories."""
+    bridge_max_size: int = 8
+    """A bridge folds in a fragment: the smaller story has at most this many articles."""
 
 
 class Clusterer:
@@ -100,6 +106,8 @@ class Clusterer:
         self._must = _adjacency(constraints.must_link)
         self._cannot = _adjacency(constraints.cannot_link)
         self._clock = 0.0
+        self._first_new_id = next_story_id
+        self._members: dict[int, list[int]] = {}  # stories opened here: the ones a bridge may move
 
     def seed(self, article: Article) -> None:
         """Add an already clustered article to its story, as evidence for new ones."""
@@ -112,7 +120,11 @@ class Clusterer:
         self.story_of[article.id] = article.story_id
 
     def place(self, article: Article) -> int:
-        """Put one new article into a story and return the story's id."""
+        """Put one new article into a story and return the story's id.
+
+        The id returned is the story's at placement time; a later bridge may fold
+        that story into an older one, so read final ids from ``story_of``.
+        """
         when = self._seconds(article)
         self.index.expire(when)
         features = self.index.features(article)
@@ -123,19 +135,69 @@ class Clusterer:
         is_copy = story_id is not None and article.duplicate_of is not None
         weight = 0.0 if is_copy else 1.0
         if story_id is None:
-            best = -1.0
+            joinable: list[tuple[float, int]] = []
             for candidate in self.index.candidates(features):
-                if candidate in forbidden:
-                    continue
-                margin = self.index.margin(candidate, features, when)
-                if margin >= 0.0 and margin > best:
-                    story_id, best = candidate, margin
+                if candidate not in forbidden:
+                    margin = self.index.margin(candidate, features, when)
+                    if margin >= 0.0:
+                        joinable.append((margin, candidate))
+            joinable.sort(key=lambda pair: (-pair[0], pair[1]))  # best first, ties to the oldest
+            if joinable:
+                story_id = self._bridge(joinable, features)
         if story_id is None:
             story_id = self.next_story_id
             self.next_story_id += 1
         self.index.add(story_id, features, when, weight)
         self.story_of[article.id] = story_id
+        if story_id >= self._first_new_id:
+            self._members.setdefault(story_id, []).append(article.id)
         return story_id
+
+    def _bridge(self, joinable: list[tuple[float, int]], features: Features) -> int:
+        """The best story, after folding in the other headline stories this headline clearly joins.
+
+        Headlines of one event are worded so differently that they open several
+        small stories (one about the sales figure, one about the launch, one
+        quoting the CEO); a headline that clears the bar of two of them by
+        ``bridge_margin`` shows they are one event. Full texts never bridge:
+        two full articles that did not join each other are different events of
+        the same kind, and a third similar to both says nothing new. Nor do two
+        grown stories: one headline is not enough to undo what many kept apart,
+        so the smaller side is a fragment of at most ``bridge_max_size``. Only
+        stories opened in this run are folded in, into the older one, so a
+        story already stored keeps its id and its members.
+        """
+        params = self.params
+        story_id = joinable[0][1]
+        if features.length > params.bridge_max_terms:
+            return story_id
+        for margin, other in joinable[1:]:
+            if margin < params.bridge_margin:
+                break
+            keep, drop = min(story_id, other), max(story_id, other)
+            if (
+                drop < self._first_new_id
+                or max(self.index.length(keep), self.index.length(drop)) > params.bridge_max_terms
+                or min(self.index.size(keep), self.index.size(drop)) > params.bridge_max_size
+                or self._kept_apart(keep, drop)
+            ):
+                continue
+            self.index.merge(keep, drop)
+            moved = self._members.pop(drop)
+            for member in moved:
+                self.story_of[member] = keep
+            if keep >= self._first_new_id:
+                self._members[keep].extend(moved)
+            story_id = keep
+        return story_id
+
+    def _kept_apart(self, keep: int, drop: int) -> bool:
+        """Whether an editor's cannot-link joins a member of ``drop`` to one of ``keep``."""
+        return any(
+            self.story_of.get(partner) == keep
+            for member in self._members[drop]
+            for partner in self._cannot.get(member, ())
+        )
 
     def _forced(self, article: Article, forbidden: set[int]) -> int | None:
         """The story an editor's must-link or the article's original dictates, if any."""
@@ -181,9 +243,9 @@ def assign(
     for article in sorted(recent, key=lambda a: a.time_order):
         if article.id not in new_ids:
             clusterer.seed(article)
-    return {
-        article.id: clusterer.place(article) for article in sorted(new, key=lambda a: a.time_order)
-    }
+    for article in sorted(new, key=lambda a: a.time_order):
+        clusterer.place(article)
+    return {article.id: clusterer.story_of[article.id] for article in new}
 
 
 def rebuild(
@@ -200,10 +262,9 @@ def rebuild(
     get fresh ids from ``next_story_id`` in order of creation.
     """
     clusterer = Clusterer(params, constraints, 0)
-    labels = {
-        article.id: clusterer.place(article)
-        for article in sorted(articles, key=lambda a: a.time_order)
-    }
+    for article in sorted(articles, key=lambda a: a.time_order):
+        clusterer.place(article)
+    labels = {article.id: clusterer.story_of[article.id] for article in articles}
     overlap: dict[tuple[int, int], int] = {}
     for article_id, label in labels.items():
         old = previous.get(article_id)

@@ -290,6 +290,38 @@ class StoryIndex:
         if reindex:
             self._reindex(story)
 
+    def merge(self, keep: int, drop: int) -> None:
+        """Fold story ``drop`` into story ``keep``: summed centroids, one span, one index entry.
+
+        Centroids are sums of member vectors, so the merged story is what it
+        would have been had every member joined ``keep`` directly.
+        """
+        story, gone = self._stories[keep], self._stories.pop(drop)
+        self._unindex(story)
+        self._unindex(gone)
+        centroid = story.centroid
+        for term, value in gone.centroid.items():
+            centroid[term] = centroid.get(term, 0.0) + value
+        if len(centroid) > 2 * self.params.centroid_terms:
+            story.centroid = centroid = dict(_heaviest(centroid, self.params.centroid_terms))
+        story.norm = math.sqrt(sum([w * w for w in centroid.values()]))
+        story.size += gone.size
+        story.length_sum += gone.length_sum
+        story.arrivals += gone.arrivals
+        story.links |= gone.links
+        story.first = min(story.first, gone.first)
+        story.last = max(story.last, gone.last)
+        heapq.heappush(self._expiry, (story.last, keep))
+        self._reindex(story)
+
+    def length(self, story_id: int) -> float:
+        """Mean number of distinct terms of the story's members: headlines or full texts."""
+        return self._stories[story_id].length
+
+    def size(self, story_id: int) -> int:
+        """Members of the story that moved its centroid (near duplicates do not)."""
+        return self._stories[story_id].size
+
     def _unindex(self, story: _Story) -> None:
         for postings, keys in ((self._postings, story.indexed), (self._link_postings, story.links)):
             for key in keys:

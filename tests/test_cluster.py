@@ -197,6 +197,66 @@ def test_near_duplicates_join_their_original_story() -> None:
     assert mapping[40] == mapping[10]
 
 
+# Three headlines of one event: the first two share no telling word, the third
+# shares one with each (Pichai's talk at SXSW covered two announcements).
+FRAGMENTS = [
+    "Google has sold millions of Chromecast dongles",
+    "Android wearables SDK coming in two weeks, says Sundar Pichai",
+    "Pichai at SXSW: millions of Chromecasts sold, wearables SDK in two weeks",
+]
+NO_BRIDGE = replace(PARAMS, bridge_margin=float("inf"))
+
+
+def fragments() -> list[Article]:
+    return [article(i + 1, title) for i, title in enumerate(FRAGMENTS)]
+
+
+def test_a_headline_clearly_joining_two_headline_stories_merges_them() -> None:
+    assert groups(assign(fragments(), [], NONE, 1, NO_BRIDGE)) == {
+        frozenset({1}),
+        frozenset({2, 3}),
+    }
+    assert groups(assign(fragments(), [], NONE, 1, PARAMS)) == {frozenset({1, 2, 3})}
+    assert groups(rebuild(fragments(), NONE, {}, 1, PARAMS)) == {frozenset({1, 2, 3})}
+
+
+def test_a_full_article_does_not_bridge() -> None:
+    body = (
+        "Speaking at the South by Southwest festival in Austin on Monday, Google's Sundar "
+        "Pichai told the audience that the company has now sold millions of Chromecast "
+        "streaming dongles and that developers will get an Android software kit for "
+        "wearable devices such as smartwatches and fitness bands within a fortnight."
+    )
+    arts = fragments()
+    arts[2] = replace(arts[2], text=body)
+    assert groups(assign(arts, [], NONE, 1, PARAMS)) == {frozenset({1}), frozenset({2, 3})}
+
+
+def test_a_bridge_does_not_merge_two_grown_stories() -> None:
+    first, second, bridge = FRAGMENTS
+    arts = [article(i, first) for i in range(1, 10)]
+    arts += [article(i, second) for i in range(10, 19)]
+    arts.append(article(19, bridge))
+    assert len(set(assign(arts, [], NONE, 1, PARAMS).values())) == 2
+
+
+def test_a_bridge_folds_new_stories_into_stored_ones_and_never_moves_stored_ones() -> None:
+    arts = fragments()
+    stored_one = [replace(arts[0], story_id=5)]
+    assert assign(arts[1:], stored_one, NONE, 7, PARAMS) == {2: 5, 3: 5}
+    stored_both = [replace(arts[0], story_id=5), replace(arts[1], story_id=6)]
+    assert assign(arts[2:], stored_both, NONE, 7, PARAMS) == {3: 6}
+
+
+def test_cannot_link_blocks_a_bridge() -> None:
+    constraints = Constraints(cannot_link=frozenset({(1, 2)}))
+    for mapping in (
+        assign(fragments(), [], constraints, 1, PARAMS),
+        rebuild(fragments(), constraints, {}, 1, PARAMS),
+    ):
+        assert groups(mapping) == {frozenset({1}), frozenset({2, 3})}
+
+
 def _constraints_from_store(kind: str, pairs: list[tuple[int, int]]) -> Constraints:
     store = Store.memory()
     try:
