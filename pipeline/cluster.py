@@ -83,6 +83,12 @@ class ClusterParams:
     """Shortness is raised to this power: time speaks for bare headlines, not full articles."""
     min_sim: float = 0.0
     """A story is joined only with more content similarity than this: time alone never joins."""
+    entity_weight: float = 0.2
+    """How far agreement on names moves the similarity of two full texts (see ``margin``)."""
+    entity_bar: float = 0.25
+    """Cosine of names above which full texts count as naming the same people and places."""
+    entity_terms: int = 60
+    """A full text's name vector keeps its this-many heaviest names."""
     bridge_margin: float = 0.1
     """A headline clearing two headline stories' bars by this much merges them (see ``_bridge``)."""
     bridge_max_terms: float = 25.0

@@ -57,6 +57,7 @@ class Features:
     vector: Vector
     length: int  # distinct weighted terms before pruning: how much evidence the text holds
     links: frozenset[str]
+    entities: Vector = field(default_factory=dict)  # unit vector of names; full texts only
 
 
 @dataclass(slots=True)
@@ -73,6 +74,8 @@ class _Story:
     length_sum: int = 0
     indexed: tuple[str, ...] = ()
     links: set[str] = field(default_factory=set)
+    entities: Vector = field(default_factory=dict)  # summed entity vectors of full-text members
+    entity_norm: float = 0.0
 
     @property
     def length(self) -> float:
@@ -159,6 +162,16 @@ class StoryIndex:
                 tf[term] = tf.get(term, 0.0) + count
             for name in text.names(lead):
                 tf[name] = tf.get(name, 0.0) + params.name_weight
+        vector = self._unit(tf, params.vector_terms)  # heaviest first: the probe is its head
+        entities: Vector = {}
+        if body and len(tf) >= params.long_text_terms:
+            entities = self._unit(Counter(text.entities(lead)), params.entity_terms)
+        return Features(
+            vector=vector, length=len(tf), links=primary_links(article), entities=entities
+        )
+
+    def _unit(self, tf: dict[str, float] | Counter[str], k: int) -> Vector:
+        """Sublinear TF × rarity prior, pruned to the ``k`` heaviest terms, scaled to length 1."""
         idf = self._idf
         weights: dict[str, float] = {}
         for term, freq in tf.items():
@@ -168,10 +181,9 @@ class StoryIndex:
                 if len(idf) < _IDF_CACHE_SIZE:
                     idf[term] = prior
             weights[term] = math.log1p(freq) * prior
-        top = _heaviest(weights, params.vector_terms)
+        top = _heaviest(weights, k)
         norm = math.sqrt(sum([w * w for _, w in top])) or 1.0
-        vector = {t: w / norm for t, w in top}  # heaviest first: the probe is its head
-        return Features(vector=vector, length=len(weights), links=primary_links(article))
+        return {t: w / norm for t, w in top}
 
     def expire(self, now: float) -> None:
         """Close the stories whose latest article is older than the window."""
@@ -220,6 +232,12 @@ class StoryIndex:
         story gone quiet for many of its own gaps raises it by up to
         ``stale_penalty``. Full articles carry enough words to decide alone.
         Some shared content is always needed (``min_sim``): time never joins alone.
+
+        Between full texts, the cosine of their names (``text.entities``) moves
+        the similarity by up to ``entity_weight``, up when they name the same
+        people and places more than ``entity_bar``, down when less: what tells
+        two same-kind events apart is who and where, which a cosine over every
+        word dilutes.
         """
         story = self._stories[story_id]
         centroid = story.centroid
@@ -231,6 +249,10 @@ class StoryIndex:
         params = self.params
         if sim <= params.min_sim:
             return -1.0
+        if features.entities and story.entity_norm and story.length >= params.long_text_terms:
+            shared = features.entities.keys() & story.entities.keys()
+            overlap = sum([features.entities[t] * story.entities[t] for t in shared])
+            sim += params.entity_weight * (overlap / story.entity_norm - params.entity_bar)
         frac = self._longness(min(float(features.length), story.length))
         bar = params.threshold_short + (params.threshold_long - params.threshold_short) * frac
         if params.time_bonus or params.stale_penalty:
@@ -284,6 +306,8 @@ class StoryIndex:
             story.centroid = centroid = dict(_heaviest(centroid, limit))
             squared = sum(w * w for w in centroid.values())
         story.norm = math.sqrt(max(squared, 0.0))
+        if features.entities:
+            story.entity_norm = _accumulate(story.entities, features.entities, weight, limit)
         story.size += 1
         story.length_sum += features.length
         story.links |= features.links
@@ -305,6 +329,9 @@ class StoryIndex:
         if len(centroid) > 2 * self.params.centroid_terms:
             story.centroid = centroid = dict(_heaviest(centroid, self.params.centroid_terms))
         story.norm = math.sqrt(sum([w * w for w in centroid.values()]))
+        if gone.entities:
+            limit = self.params.centroid_terms
+            story.entity_norm = _accumulate(story.entities, gone.entities, 1.0, limit)
         story.size += gone.size
         story.length_sum += gone.length_sum
         story.arrivals += gone.arrivals
@@ -344,6 +371,17 @@ class StoryIndex:
 
     def open_stories(self) -> Iterable[int]:
         return self._stories.keys()
+
+
+def _accumulate(total: Vector, vector: Vector, weight: float, limit: int) -> float:
+    """Add ``weight`` × ``vector`` into ``total`` in place (pruned to ``limit`` terms); its norm."""
+    for term, value in vector.items():
+        total[term] = total.get(term, 0.0) + weight * value
+    if len(total) > 2 * limit:
+        kept = dict(_heaviest(total, limit))
+        total.clear()
+        total.update(kept)
+    return math.sqrt(sum([w * w for w in total.values()]))
 
 
 def _heaviest(weights: dict[str, float], k: int) -> list[tuple[str, float]]:

@@ -21,6 +21,7 @@ import wordfreq
 
 __all__ = [
     "content_hash",
+    "entities",
     "names",
     "normalize",
     "prior_idf",
@@ -83,6 +84,8 @@ _NUMBER_UNIT = re.compile(
 )
 _MODEL = re.compile(r"\b(?:[A-Za-z]+[-.]?\d[\w.-]*|\d+[A-Za-z][\w.-]*)")
 _DIGIT = re.compile(r"\d")
+# A capitalised word that does not open a sentence: in running text, a name.
+_INNER_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+")
 _CAPITALISED_RUN = re.compile(
     r"(?<![\w'])[A-Z][\w&'-]*(?:[ \t]+(?:[A-Z][\w&'-]*|\d+(?:\.\d+)*(?![\w-])))+"
 )
@@ -198,6 +201,24 @@ def names(text: str) -> list[str]:
             if possessive:  # "Fed's Charles Plosser": the possessor is a name of its own
                 _close(name, found)
         _close(name, found)
+    return found
+
+
+def entities(text: str) -> list[str]:
+    """Who, where and how much a running text is about: its names and capitalised words.
+
+    Two events of the same kind (two earthquakes, two title fights of one
+    champion) share nearly all their vocabulary and differ in the challenger,
+    the town, the magnitude. This is ``names`` plus every capitalised word that
+    does not open a sentence, as the term it counts as ("Rahman" → ``rahman``),
+    so a single surname counts too. Meant for sentence-case body text.
+    """
+    source = _unify(text)
+    found = names(source)
+    for word in _INNER_CAPITAL.findall(source):
+        term = _term(word.casefold())
+        if term:
+            found.append(term)
     return found
 
 

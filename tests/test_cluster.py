@@ -408,3 +408,67 @@ def test_time_feature_leaves_full_articles_alone() -> None:
     expected = {frozenset({1, 2, 3}), frozenset({10, 11})}
     assert groups(assign(arts, [], NONE, 1, PARAMS)) == expected
     assert groups(assign(spread, [], NONE, 1, PARAMS)) == expected
+
+
+FIGHT_REPORT = (
+    "Champion Wladimir Klitschko retained his heavyweight titles on Saturday night, stopping "
+    "{challenger} in the seventh round before a sold-out crowd at the {arena} in {city}. "
+    "The Ukrainian controlled the distance with his jab from the opening bell, landed a "
+    "heavy right hand late in the fourth and dropped the challenger twice in the sixth. "
+    "Referee {referee} waved the contest off after another barrage against the ropes. "
+    "Klitschko said afterwards that his team had studied old tapes for weeks, that the "
+    "plan worked perfectly and that he wanted a unification bout next summer. Promoters "
+    "reported strong ticket sales, a record television audience and plans for a rematch "
+    "clause nobody expects to be used. Earlier on the undercard, several prospects won "
+    "comfortably on points, and local officials praised security arrangements, transport "
+    "links and the atmosphere inside the venue, which organisers called electric."
+)
+FIGHT_RECAP = (
+    "Wladimir Klitschko needed less than seven rounds to see off {challenger} and keep his "
+    "belts, the champion's trainer {trainer} said in {city}. Klitschko's jab again decided "
+    "matters: the challenger was floored twice in round six and {referee} stopped it in the "
+    "seventh with the challenger trapped on the ropes. The crowd at the {arena} had come to "
+    "see a knockout and got one. Klitschko, whose record now shows many defences, told "
+    "reporters he would consider a unification fight next year and praised his opponent. "
+    "Bookmakers had priced the upset at long odds, analysts questioned whether any "
+    "contender can trouble the veteran soon, and his brother watched calmly from ringside, "
+    "sipping water and chatting with sponsors, former champions and journalists. Tickets "
+    "for the next event go on sale in March through the usual outlets, with discounts "
+    "promised for students, pensioners and members of amateur clubs across the region."
+)
+RAHMAN = {
+    "challenger": "Hasim Rahman",
+    "arena": "SAP Arena",
+    "city": "Mannheim",
+    "referee": "Tony Weeks",
+    "trainer": "Emanuel Steward",
+}
+THOMPSON = {
+    "challenger": "Tony Thompson",
+    "arena": "Stade de Suisse",
+    "city": "Bern",
+    "referee": "Sam Williams",
+    "trainer": "Johnathon Banks",
+}
+
+
+def test_names_move_the_similarity_of_same_kind_full_texts() -> None:
+    """Agreeing names lift a full text towards a story, different names push it away."""
+    report = article(1, "Klitschko stops challenger", FIGHT_REPORT.format(**RAHMAN))
+    same = article(2, "Klitschko keeps his belts", FIGHT_RECAP.format(**RAHMAN), hours=1)
+    other = article(3, "Klitschko keeps his belts", FIGHT_RECAP.format(**THOMPSON), hours=1)
+
+    def margins(params: ClusterParams) -> tuple[float, float]:
+        clusterer = Clusterer(params, NONE, 1)
+        story = clusterer.place(report)
+        index = clusterer.index
+        when = T0.timestamp() + 3600
+        return tuple(  # type: ignore[return-value]
+            index.margin(story, index.features(a), when) for a in (same, other)
+        )
+
+    with_names = margins(PARAMS)
+    without = margins(replace(PARAMS, entity_weight=0.0))
+    assert with_names[0] > without[0]
+    assert with_names[1] < without[1]
+    assert with_names[0] - with_names[1] > without[0] - without[1]

@@ -75,3 +75,15 @@ def test_content_hash_ignores_formatting_but_not_words() -> None:
     assert one == text.content_hash(["title", 'Body "quoted" text'])
     assert one != text.content_hash(["Title", "Body quoted text changed"])
     assert one != text.content_hash(["Title Body", "quoted text"])  # fields stay apart
+
+
+def test_entities_are_names_and_capitalised_words_inside_sentences() -> None:
+    found = text.entities(
+        "Wladimir Klitschko stopped Hasim Rahman in the seventh round in Mannheim. "
+        "Police said the 6.1 magnitude quake was felt. The crowd cheered."
+    )
+    assert {"wladimir_klitschko", "hasim_rahman", "rahman", "mannheim", "6.1_magnitude"} <= set(
+        found
+    )
+    # Words that open a sentence are capitalised by grammar, not because they are names.
+    assert not {"police", "the", "wladimir"} & set(found)
