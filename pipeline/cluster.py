@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
+from . import text
 from .cluster_index import Features, StoryIndex
 from .models import Article, Constraints
 
@@ -149,7 +150,9 @@ class Clusterer:
                         joinable.append((margin, candidate))
             joinable.sort(key=lambda pair: (-pair[0], pair[1]))  # best first, ties to the oldest
             if joinable:
-                story_id = self._bridge(joinable, features)
+                story_id = joinable[0][1]
+                if not text.is_roundup(article.title):
+                    story_id = self._bridge(joinable, features)
         if story_id is None:
             story_id = self.next_story_id
             self.next_story_id += 1
@@ -171,7 +174,9 @@ class Clusterer:
         grown stories: one headline is not enough to undo what many kept apart,
         so the smaller side is a fragment of at most ``bridge_max_size``. Only
         stories opened in this run are folded in, into the older one, so a
-        story already stored keeps its id and its members.
+        story already stored keeps its id and its members. A roundup headline
+        ("Morning briefing: X; Y") never bridges: it lists stories, it does not
+        join them.
         """
         params = self.params
         story_id = joinable[0][1]

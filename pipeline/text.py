@@ -22,6 +22,7 @@ import wordfreq
 __all__ = [
     "content_hash",
     "entities",
+    "is_roundup",
     "names",
     "normalize",
     "prior_idf",
@@ -86,6 +87,13 @@ _MODEL = re.compile(r"\b(?:[A-Za-z]+[-.]?\d[\w.-]*|\d+[A-Za-z][\w.-]*)")
 _DIGIT = re.compile(r"\d")
 # A capitalised word that does not open a sentence: in running text, a name.
 _INNER_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+")
+# A headline over several items: list separators or the words of a newsletter or wrap-up.
+_ROUNDUP = re.compile(
+    r"[;|•·]|\b(?:round-?up|recap|briefing|digest|newsletter|highlights|headlines|rundown"
+    r"|wrap(?:-?up)?|what you missed|(?:news|things) to know|top stories|this week in"
+    r"|week in review|today in|in brief)\b",
+    re.IGNORECASE,
+)
 _CAPITALISED_RUN = re.compile(
     r"(?<![\w'])[A-Z][\w&'-]*(?:[ \t]+(?:[A-Z][\w&'-]*|\d+(?:\.\d+)*(?![\w-])))+"
 )
@@ -220,6 +228,15 @@ def entities(text: str) -> list[str]:
         if term:
             found.append(term)
     return found
+
+
+def is_roundup(title: str) -> bool:
+    """Whether a headline announces several items ("Morning briefing: X; Y").
+
+    Such a headline shares words with every story it lists, so it is no
+    evidence that those stories are one; the clusterer never lets it merge them.
+    """
+    return _ROUNDUP.search(title) is not None
 
 
 def _is_title_case(source: str) -> bool:

@@ -248,6 +248,28 @@ def test_a_bridge_folds_new_stories_into_stored_ones_and_never_moves_stored_ones
     assert assign(arts[2:], stored_both, NONE, 7, PARAMS) == {3: 6}
 
 
+def test_a_roundup_headline_does_not_bridge_the_stories_it_lists() -> None:
+    gox = [
+        "Mt. Gox seeks US bankruptcy relief",
+        "Bitcoin exchange Mt. Gox files for Chapter 15 in Texas",
+        "Mt. Gox bankruptcy filing lands in Dallas court",
+    ]
+    titanfall = [
+        "Titanfall review: mech shooter lives up to the hype",
+        "Titanfall reviews are in and critics love it",
+        "Respawn's Titanfall earns rave reviews",
+    ]
+    arts = [article(i + 1, t) for i, t in enumerate(gox)]
+    arts += [article(i + 10, t) for i, t in enumerate(titanfall)]
+    for roundup in (
+        "Morning briefing: Mt. Gox files for bankruptcy; Titanfall reviews roll in",
+        "Mt. Gox bankruptcy and Titanfall reviews: what you missed today",
+    ):
+        mapping = assign([*arts, article(30, roundup)], [], NONE, 1, PARAMS)
+        assert mapping[1] != mapping[10]
+        assert mapping[30] in {mapping[1], mapping[10]}
+
+
 def test_cannot_link_blocks_a_bridge() -> None:
     constraints = Constraints(cannot_link=frozenset({(1, 2)}))
     for mapping in (

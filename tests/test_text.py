@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline import text
 
 
@@ -87,3 +89,20 @@ def test_entities_are_names_and_capitalised_words_inside_sentences() -> None:
     )
     # Words that open a sentence are capitalised by grammar, not because they are names.
     assert not {"police", "the", "wladimir"} & set(found)
+
+
+@pytest.mark.parametrize(
+    ("title", "roundup"),
+    [
+        ("Morning briefing: Mt. Gox files for bankruptcy; Titanfall reviews roll in", True),
+        ("AI news roundup: Gemini 2.0, Sora and Veo 2", True),
+        ("Import AI 395: AI and energy demand; distributed training via DeMo", True),
+        ("Business Highlights", True),
+        ("This week in AI | open models catch up", True),
+        ("Pichai at SXSW: millions of Chromecasts sold, wearables SDK in two weeks", False),
+        ("Google, Samsung partner on smartwatch software", False),
+        ("Briefly noted: nothing", False),
+    ],
+)
+def test_is_roundup(title: str, roundup: bool) -> None:
+    assert text.is_roundup(title) is roundup
