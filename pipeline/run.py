@@ -13,6 +13,9 @@ import asyncio
 import functools
 import logging
 import multiprocessing
+import os
+import select
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -302,9 +305,38 @@ def make_executor(settings: Settings) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=settings.extract_workers,
         mp_context=context,
-        initializer=logs.configure,  # workers log like their parent, one line per event
-        initargs=(settings.log_level, settings.log_format),
+        initializer=_start_worker,
+        initargs=(os.getpid(), settings.log_level, settings.log_format),
     )
+
+
+def _start_worker(orchestrator: int, log_level: str, log_format: str) -> None:
+    """Set up an extraction worker: end with the orchestrator, log like it (one line per event)."""
+    _exit_with(orchestrator)
+    logs.configure(log_level, log_format)
+
+
+def _exit_with(pid: int) -> None:
+    """End this process as soon as process ``pid`` ends, however it ends.
+
+    A killed orchestrator (SIGKILL, OOM) closes nothing a worker waits on: the
+    worker blocks on its task queue, and the forkserver, whose liveness pipe
+    every worker holds open, waits for the workers. A pidfd of the orchestrator
+    turns readable when it exits; a thread waits for that. Without pidfds (not
+    Linux, or a kernel older than 5.3) the supervisor cleans up instead.
+    """
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        return
+
+    def wait() -> None:
+        select.select([handle], [], [])
+        os._exit(1)
+
+    threading.Thread(target=wait, name=f"exit-with-{pid}", daemon=True).start()
 
 
 async def fetch_round_async(

@@ -195,19 +195,22 @@ class Daemon:
         pytest.fail(f"no matching event within {timeout} s: {self._tail()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> float:
-        """Send ``sig`` and wait for the exit; returns the seconds it took.
+        """Send ``sig`` and wait for the exit of the daemon and all its processes.
 
-        After a SIGKILL the extraction workers outlive the daemon (nothing tells
-        them their parent died); they are killed as systemd kills what is left
-        in a unit's control group.
+        Returns the seconds the daemon took. Its extraction workers must follow
+        it even after a SIGKILL (they arm a parent-death signal); any left after
+        a few seconds fails the test.
         """
         family = _descendants(self.proc.pid)
         started = time.monotonic()
         self.proc.send_signal(sig)
         self.proc.wait(timeout)
         took = time.monotonic() - started
-        if sig == signal.SIGKILL:
-            _kill(family)
+        deadline = time.monotonic() + 5
+        while (left := [pid for pid in family if _alive(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _kill(left)
+        assert not left, f"processes outlived the daemon ({sig!r}): {left}"
         self._close()
         return took
 
@@ -248,6 +251,15 @@ def _descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie awaiting its reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def _kill(pids: list[int]) -> None:
