@@ -323,14 +323,9 @@ class StoryIndex:
         story, gone = self._stories[keep], self._stories.pop(drop)
         self._unindex(story)
         self._unindex(gone)
-        centroid = story.centroid
-        for term, value in gone.centroid.items():
-            centroid[term] = centroid.get(term, 0.0) + value
-        if len(centroid) > 2 * self.params.centroid_terms:
-            story.centroid = centroid = dict(_heaviest(centroid, self.params.centroid_terms))
-        story.norm = math.sqrt(sum([w * w for w in centroid.values()]))
+        limit = self.params.centroid_terms
+        story.norm = _accumulate(story.centroid, gone.centroid, 1.0, limit)
         if gone.entities:
-            limit = self.params.centroid_terms
             story.entity_norm = _accumulate(story.entities, gone.entities, 1.0, limit)
         story.size += gone.size
         story.length_sum += gone.length_sum
