@@ -7,6 +7,7 @@ any script element, event-handler attribute or script-capable URL.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -119,6 +120,19 @@ def built(tmp_path_factory) -> tuple[Path, list[Digest]]:
     digests = [sample_digest(day) for day in DAYS]
     build(digests, root, SiteParams())
     return root, digests
+
+
+def test_every_page_links_the_stylesheet_by_its_content_hash(built):
+    """A new stylesheet is a new URL, so a year-long cache never serves a stale one."""
+    root, _ = built
+    version = hashlib.sha256((root / "style.css").read_bytes()).hexdigest()[:12]
+    pages = list(html_pages(root))
+    assert pages
+    for page in pages:
+        (link,) = lxml.html.parse(str(page)).xpath('//link[@rel="stylesheet"]/@href')
+        path, _, query = link.partition("?")
+        assert query == f"v={version}", page
+        assert (page.parent / path).resolve() == (root / "style.css").resolve(), page
 
 
 def test_layout_pages_exist_and_nothing_needs_javascript(built):

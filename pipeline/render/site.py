@@ -20,6 +20,7 @@ Nothing else in the folder is touched.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
@@ -80,8 +81,12 @@ def build(digests: Iterable[Digest], site_dir: Path, params: SiteParams) -> list
     by_day = {d.day: d for d in digests}
     ordered = [by_day[day] for day in sorted(by_day)]
     out = _Output(Path(site_dir))
+    style = (TEMPLATES / "style.css").read_bytes()
     common: dict[str, Any] = {
         "site": params,
+        # The stylesheet's link carries its content hash, so caches may keep it for
+        # a year and still fetch the new one the day an upgrade changes it.
+        "style_version": hashlib.sha256(style).hexdigest()[:12],
         "day_path": day_path,
         "story_path": story_path,
         "month_path": month_path,
@@ -115,7 +120,7 @@ def build(digests: Iterable[Digest], site_dir: Path, params: SiteParams) -> list
         out.page(month_path(month.year, month.month), "month.html", common, context)
     out.file("feed.xml", atom.render(ordered, params))
     out.file("sitemap.xml", _sitemap(ordered, months, out.pages, params))
-    out.file("style.css", (TEMPLATES / "style.css").read_bytes())
+    out.file("style.css", style)
     out.prune()
     return out.paths
 
