@@ -27,6 +27,7 @@ import random
 import re
 import socket
 import time
+import urllib.request
 import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,8 @@ class Fetcher:
         self._global = asyncio.Semaphore(settings.max_connections)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._public_hosts: dict[str, tuple[float, bool]] = {}  # host -> (expires, public)
+        # Through a proxy the peer is the proxy, and the proxy decides where we go.
+        self._proxied = any(k in ("http", "https", "all") for k in urllib.request.getproxies())
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -167,8 +170,8 @@ class Fetcher:
         Allowed: pages on the feed's own host (we fetch that host anyway), hosts
         whose every address is public, or anything when the settings allow
         private networks (the demo and the tests). Names are resolved, never
-        connected to. The check cannot see DNS answers that change between
-        this lookup and the connection (rebinding); it stops the plain cases.
+        connected to. A name whose DNS answer changes between this lookup and
+        the connection (rebinding) is caught after connecting: see ``_request``.
         """
         try:
             parts = urlsplit(page_url)
@@ -179,7 +182,7 @@ class Fetcher:
         host = parts.hostname
         if parts.scheme not in {"http", "https"} or not host:
             return False
-        if self._settings.allow_private_networks or host == feed_host:
+        if not self._guarded(host, feed_host):
             return True
         now = time.monotonic()
         cached = self._public_hosts.get(host)
@@ -187,6 +190,10 @@ class Fetcher:
             cached = (now + _DNS_CACHE_S, await _resolves_public(host))
             self._public_hosts[host] = cached
         return cached[1]
+
+    def _guarded(self, host: str | None, feed_host: str | None) -> bool:
+        """Whether a page on ``host`` must stay out of private networks."""
+        return not self._settings.allow_private_networks and host != feed_host
 
     def _retry_delay(self, failure: _Failure, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None to give up now."""
@@ -210,7 +217,14 @@ class Fetcher:
                     f"{current}: refused, a private or non-http address (page of {feed_url})",
                     final_url=current,
                 )
-            status, response_headers, body = await self._request(current, headers, max_bytes)
+            public_only = (
+                feed_url is not None
+                and not self._proxied
+                and self._guarded(urlsplit(current).hostname, urlsplit(feed_url).hostname)
+            )
+            status, response_headers, body = await self._request(
+                current, headers, max_bytes, public_only
+            )
             if status not in _REDIRECTS:
                 break
             location = response_headers.get("location", "").strip()
@@ -258,12 +272,16 @@ class Fetcher:
         )
 
     async def _request(
-        self, url: str, headers: dict[str, str], max_bytes: int
+        self, url: str, headers: dict[str, str], max_bytes: int, public_only: bool = False
     ) -> tuple[int, dict[str, str], bytes]:
         """One HTTP request: status, headers and (for 2xx only) the decoded, capped body.
 
         The deadline starts once a connection slot is ours, so time queued
-        behind other requests to the same host never counts against it.
+        behind other requests to the same host never counts against it. With
+        ``public_only`` the address the connection actually reached must be
+        public, or nothing of the response is read: a name that resolved to a
+        public address for ``page_allowed`` and to a private one for the
+        connection (DNS rebinding) gets no further than the request.
         """
         try:
             target = httpx.URL(url)
@@ -280,6 +298,8 @@ class Fetcher:
                     asyncio.timeout(deadline),
                     self._client.stream("GET", target, headers=headers) as response,
                 ):
+                    if public_only:
+                        _check_peer(response, url)
                     kept = {k: v for k, v in response.headers.items() if k not in _WIRE_HEADERS}
                     if not 200 <= response.status_code < 300:
                         return response.status_code, kept, b""
@@ -293,6 +313,22 @@ class Fetcher:
             except httpx.TransportError as exc:
                 detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 raise _Failure(f"{url}: {detail}", retryable=True, final_url=url) from None
+
+
+def _check_peer(response: httpx.Response, url: str) -> None:
+    """Refuse a response whose connection reached a private address (or one we cannot tell)."""
+    stream = response.extensions.get("network_stream")
+    address = stream.get_extra_info("server_addr") if stream is not None else None
+    try:
+        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0]) if address else None
+    except ValueError:
+        ip = None
+    if ip is None or not _is_public(ip):
+        raise _Failure(
+            f"{url}: refused, the connection reached {ip or 'an unknown address'}, "
+            "not a public one",
+            final_url=url,
+        )
 
 
 async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
+from pipeline import fetch
 from pipeline.config import Settings
 from pipeline.feeds import parse
 from pipeline.fetch import Fetcher, make_client, next_fetch_at
@@ -309,6 +310,33 @@ async def test_page_fetch_refuses_a_redirect_into_the_private_network(
 
     assert not result.ok and "refused" in (result.error or "") and target in result.error
     assert feed_server.hits(FEED) == before
+
+
+@pytest.mark.anyio
+async def test_a_name_that_rebinds_to_a_private_address_is_refused_after_connecting(
+    feed_server, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the guard's lookup saw a public address, the connection reached loopback.
+
+    The lookup's verdict is what we fake (no DNS server can run here); the
+    connection and the refusal are real.
+    """
+
+    async def public(host: str) -> bool:
+        return True
+
+    monkeypatch.setattr(fetch, "_resolves_public", public)
+    port = feed_server.base_url.rsplit(":", 1)[1]
+    page = f"http://localhost:{port}{FEED}"
+    strict = replace(settings, allow_private_networks=False, retries=0)
+    async with Fetcher(strict) as fetcher:
+        assert await fetcher.page_allowed(page, OTHER_FEED)
+        result = await fetcher.get(page, max_bytes=CAP, feed_url=OTHER_FEED)
+        own = await fetcher.get(page, max_bytes=CAP, feed_url=f"http://localhost:{port}/f.xml")
+
+    assert not result.ok and not result.body
+    assert "refused" in (result.error or "") and "127.0.0.1" in (result.error or "")
+    assert own.ok and own.body  # the feed's own host is fetched anyway, private or not
 
 
 # --- next_fetch_at ------------------------------------------------------------------------
