@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import digest, params, run
 from ..config import Settings
@@ -33,7 +33,7 @@ from ..rank import SECTIONS
 from ..render.dates import long_date, short_time
 from ..sanitize import safe_url
 from ..store import Store
-from ..store.editorial import EditConflict
+from ..store.editorial import EditConflict, EditRefused
 from . import csrf
 
 T = TypeVar("T")
@@ -177,6 +177,35 @@ def refuse(request: Request, message: str, status: int, target: str | None = Non
 def refused(request: Request, exc: Exception, form: FormData) -> HTMLResponse:
     """``refuse`` for a write the store turned down: 409 for a stale version, else 422."""
     return refuse(request, str(exc), 409 if isinstance(exc, EditConflict) else 422, form_next(form))
+
+
+async def decide(
+    request: Request,
+    form: FormData,
+    write: Callable[..., T],
+    *args: Any,
+    notice: Callable[[T], str],
+    refresh: bool = False,
+) -> Response:
+    """Run one editorial write on this page's story, at the version the editor saw.
+
+    The write is called as ``write(editor, story_id, version, *args, now)`` on
+    the store's thread. A refusal (a stale version, a bad value) gets the page
+    that says why; otherwise the summaries are remade when membership changed
+    (``refresh``), ``notice(result)`` is shown and the editor goes back to the
+    page they acted from.
+    """
+    d = desk(request)
+    story_id = request.path_params["story_id"]
+    version = form_int(form, "version")
+    try:
+        result = await d.run(write, editor(request), story_id, version, *args, now())
+    except (EditConflict, EditRefused) as exc:
+        return refused(request, exc, form)
+    if refresh:
+        await d.run(d.refresh_summaries)
+    notify(request, notice(result))
+    return back(request, form_next(form), f"/story/{story_id}")
 
 
 def form_int(form: FormData, name: str) -> int:

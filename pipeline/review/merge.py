@@ -16,29 +16,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..store.editorial import EditConflict, EditRefused
-from .desk import back, desk, editor, form_int, form_next, notify, now, refuse, refused
+from .desk import back, decide, desk, editor, form_int, form_next, notify, now, refuse, refused
 
 
 async def merge_into(request: Request, form: FormData) -> Response:
     """From a story's page: move every article of the chosen story into this one."""
-    d = desk(request)
     story_id = request.path_params["story_id"]
     other, other_version = _pair(str(form.get("other", "")))
-    try:
-        await d.run(
-            d.store.editorial.merge,
-            editor(request),
-            story_id,
-            form_int(form, "version"),
-            other,
-            other_version,
-            now(),
-        )
-    except (EditConflict, EditRefused) as exc:
-        return refused(request, exc, form)
-    await d.run(d.refresh_summaries)
-    notify(request, f"Story #{other} merged into #{story_id}.")
-    return back(request, form_next(form), f"/story/{story_id}")
+    return await decide(
+        request,
+        form,
+        desk(request).store.editorial.merge,
+        other,
+        other_version,
+        notice=lambda _: f"Story #{other} merged into #{story_id}.",
+        refresh=True,
+    )
 
 
 async def merge_selected(request: Request, form: FormData) -> Response:
@@ -76,28 +69,21 @@ async def merge_selected(request: Request, form: FormData) -> Response:
 
 async def move(request: Request, form: FormData) -> Response:
     """Split: the ticked articles go to a new story or to the chosen one."""
-    d = desk(request)
     story_id = request.path_params["story_id"]
     articles = [_whole(v) for v in form.getlist("article")]
     target = str(form.get("target", "new"))
     target_id, target_version = (None, None) if target == "new" else _pair(target)
-    try:
-        new_home = await d.run(
-            d.store.editorial.move,
-            editor(request),
-            story_id,
-            form_int(form, "version"),
-            articles,
-            target_id,
-            target_version,
-            now(),
-        )
-    except (EditConflict, EditRefused) as exc:
-        return refused(request, exc, form)
-    await d.run(d.refresh_summaries)
     kind = "a new story" if target_id is None else "story"
-    notify(request, f"Moved {len(articles)} article(s) from #{story_id} to {kind} #{new_home}.")
-    return back(request, form_next(form), f"/story/{story_id}")
+    return await decide(
+        request,
+        form,
+        desk(request).store.editorial.move,
+        articles,
+        target_id,
+        target_version,
+        notice=lambda home: f"Moved {len(articles)} article(s) from #{story_id} to {kind} #{home}.",
+        refresh=True,
+    )
 
 
 async def add_article(request: Request, form: FormData) -> Response:

@@ -25,7 +25,7 @@ from ..store.editorial import EditConflict, EditRefused
 from ..store.stories import StoryChoice, StoryRecord
 from ..summarize import number_sources
 from . import citations
-from .desk import Desk, back, desk, editor, form_int, form_next, notify, now, refuse, refused
+from .desk import Desk, back, decide, desk, editor, form_int, form_next, notify, now, refuse
 
 PAST = {"approve": "approved", "reject": "rejected", "pin": "pinned", "unpin": "unpinned"}
 PREVIEW_CHARS = 320
@@ -105,20 +105,13 @@ async def search_view(request: Request) -> Response:
 async def set_status(request: Request, form: FormData) -> Response:
     story_id = request.path_params["story_id"]
     action = str(form.get("action", ""))
-    d = desk(request)
-    try:
-        await d.run(
-            d.store.editorial.set_status,
-            editor(request),
-            story_id,
-            form_int(form, "version"),
-            action,
-            now(),
-        )
-    except (EditConflict, EditRefused) as exc:
-        return refused(request, exc, form)
-    notify(request, f"Story #{story_id} {PAST.get(action, action)}.")
-    return back(request, form_next(form), f"/story/{story_id}")
+    return await decide(
+        request,
+        form,
+        desk(request).store.editorial.set_status,
+        action,
+        notice=lambda _: f"Story #{story_id} {PAST.get(action, action)}.",
+    )
 
 
 async def edit_form(request: Request) -> Response:
@@ -188,38 +181,28 @@ async def edit(request: Request, form: FormData) -> Response:
 
 
 async def reset(request: Request, form: FormData) -> Response:
-    d = desk(request)
     story_id = request.path_params["story_id"]
-    try:
-        await d.run(
-            d.store.editorial.reset, editor(request), story_id, form_int(form, "version"), now()
-        )
-    except (EditConflict, EditRefused) as exc:
-        return refused(request, exc, form)
-    notify(request, f"Story #{story_id}: back to the generated headline and summary.")
-    return back(request, form_next(form), f"/story/{story_id}")
+    return await decide(
+        request,
+        form,
+        desk(request).store.editorial.reset,
+        notice=lambda _: f"Story #{story_id}: back to the generated headline and summary.",
+    )
 
 
 async def set_section(request: Request, form: FormData) -> Response:
-    d = desk(request)
     story_id = request.path_params["story_id"]
     chosen = str(form.get("section", ""))
     if chosen != "auto" and chosen not in SECTIONS:
         return refuse(request, f"Unknown section {chosen!r}.", 422, form_next(form))
-    try:
-        await d.run(
-            d.store.editorial.set_section,
-            editor(request),
-            story_id,
-            form_int(form, "version"),
-            None if chosen == "auto" else chosen,
-            now(),
-        )
-    except (EditConflict, EditRefused) as exc:
-        return refused(request, exc, form)
     label = "chosen by the ranking again" if chosen == "auto" else f"set to {SECTIONS[chosen]}"
-    notify(request, f"Story #{story_id}: section {label}.")
-    return back(request, form_next(form), f"/story/{story_id}")
+    return await decide(
+        request,
+        form,
+        desk(request).store.editorial.set_section,
+        None if chosen == "auto" else chosen,
+        notice=lambda _: f"Story #{story_id}: section {label}.",
+    )
 
 
 # -- reads, on the store's thread -------------------------------------------------------
