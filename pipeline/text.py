@@ -86,7 +86,7 @@ _NUMBER_UNIT = re.compile(
 _MODEL = re.compile(r"\b(?:[A-Za-z]+[-.]?\d[\w.-]*|\d+[A-Za-z][\w.-]*)")
 _DIGIT = re.compile(r"\d")
 # A capitalised word that does not open a sentence: in running text, a name.
-_INNER_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+")
+_INNER_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-Þ][^\W\d_]+")
 # A headline over several items: list separators or the words of a newsletter or wrap-up.
 _ROUNDUP = re.compile(
     r"[;|•·]|\b(?:round-?up|recap|briefing|digest|newsletter|highlights|headlines|rundown"

@@ -89,6 +89,8 @@ def test_entities_are_names_and_capitalised_words_inside_sentences() -> None:
     )
     # Words that open a sentence are capitalised by grammar, not because they are names.
     assert not {"police", "the", "wladimir"} & set(found)
+    accented = set(text.entities("A goal by Müller, then one by Émile."))
+    assert {text.terms("Müller")[0], text.terms("Émile")[0]} <= accented
 
 
 @pytest.mark.parametrize(
