@@ -58,15 +58,6 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@contextmanager
-def _open(settings: Settings) -> Iterator[Store]:
-    store = Store.open(settings.db)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 @click.group()
 @click.version_option(package_name="ai-news-digest")
 def cli() -> None:
@@ -90,7 +81,7 @@ def init(settings: Settings, origins: dict[str, str]) -> None:
 @common_options
 def fetch(settings: Settings, origins: dict[str, str], force: bool) -> None:
     """Fetch due feeds and the pages of their new articles."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         store.sources.sync(load_sources(settings.sources))
         with _fetch_progress() as callbacks:
             report = run.fetch_round(store, settings, force, **callbacks)
@@ -146,7 +137,7 @@ def _print_round(report: run.RoundReport) -> None:
 @common_options
 def sources(settings: Settings, origins: dict[str, str]) -> None:
     """Show every source with its health."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         counts = store.sources.article_counts()
         table = Table(title=f"Sources in {settings.db}")
         for col in (
@@ -187,7 +178,7 @@ def _ago(when: datetime | None) -> str:
 @common_options
 def cluster_cmd(settings: Settings, origins: dict[str, str], rebuild: bool) -> None:
     """Deduplicate new articles, group them into stories, and refresh their summaries."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         for report in run.update_stories(store, settings, rebuild):
             _print_stage(report)
 
@@ -219,7 +210,7 @@ def stories(
     settings: Settings, origins: dict[str, str], since: str | None, as_json: bool, min_sources: int
 ) -> None:
     """List stories with their member articles (outlet, title, URL)."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         views = listing.stories(store, _parse_since(since), min_sources)
     if as_json:
         click.echo(json.dumps([s.as_dict() for s in views], indent=2, ensure_ascii=False))
@@ -256,7 +247,7 @@ def _parse_since(value: str | None) -> datetime | None:
 @common_options
 def run_cmd(settings: Settings, origins: dict[str, str]) -> None:
     """Fetch, deduplicate and cluster: one full pass of the pipeline."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         store.sources.sync(load_sources(settings.sources))
         with _fetch_progress() as callbacks:
             report = run.run_all(store, settings, **callbacks)
@@ -278,7 +269,7 @@ def _day(value: str | None, settings: Settings) -> date:
 @common_options
 def build(settings: Settings, origins: dict[str, str], day: str | None, limit: int | None) -> None:
     """Summarize, rank and publish one day's digest: Markdown, JSON and the site."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         _print_build(run.build_day(store, settings, _day(day, settings), limit))
 
 
@@ -308,7 +299,7 @@ def send(
 ) -> None:
     """Email a built day's digest over SMTP, at most once per day unless --force."""
     when = _day(day, settings)
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         outcome = run.send_day(store, settings, when, force, preview)
     if outcome is None:
         console.print(f"{when} was sent already; --force sends it again")
@@ -330,7 +321,7 @@ def review(settings: Settings, origins: dict[str, str], host: str | None, port: 
     """Serve the editors' review desk (accounts come from add-editor)."""
     from . import review as desk  # Starlette and uvicorn load only for this command
 
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         if not store.editorial.editors():
             raise click.ClickException("no editor yet; create one with: digest add-editor NAME")
     host, port = host or settings.review_host, port or settings.review_port
@@ -346,7 +337,7 @@ def add_editor(settings: Settings, origins: dict[str, str], name: str, password:
     """Create an editor of the review desk, or give one a new password."""
     from .review import add_editor as save
 
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         created = save(store, name, password)
     console.print(f"{'Created editor' if created else 'New password for'} {name}.")
 
@@ -413,14 +404,12 @@ def demo_cmd(settings: Settings, origins: dict[str, str], out: Path, port: int) 
         )
         console.print(f"serving the demo corpus at {server.base_url}")
         store, _ = run.init(demo_settings)
-        try:
+        with store:
             with _fetch_progress() as callbacks:
                 fetched = run.fetch_round(store, demo_settings, force=True, **callbacks)
             _print_run(run.RunReport(fetched, run.update_stories(store, demo_settings)))
             for built in run.build_every_day(store, demo_settings):
                 _print_build(built)
-        finally:
-            store.close()
     console.print(
         f"digests: {out / 'digests'}  site: {out / 'site' / 'index.html'}  database: {db}\n"
         f"try: digest stories --db {db}"
@@ -440,7 +429,7 @@ def schedule_cmd(settings: Settings, origins: dict[str, str]) -> None:
 @common_options
 def status(settings: Settings, origins: dict[str, str], as_json: bool) -> None:
     """Show the daemon, the last fetches, failing sources, the last digest and the next runs."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         report = ops.status(store, settings)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
@@ -490,7 +479,7 @@ def status(settings: Settings, origins: dict[str, str], as_json: bool) -> None:
 def prune(settings: Settings, origins: dict[str, str], days: float) -> None:
     """Drop page texts and fetch log rows older than the retention, then VACUUM.
     Stories, their summaries and citations, articles' URLs and titles, and digests stay."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         report = ops.prune(store, settings, days)
     console.print(
         f"before {_ago(report.cutoff)}: {report.texts_dropped} page texts and "
@@ -504,7 +493,7 @@ def prune(settings: Settings, origins: dict[str, str], days: float) -> None:
 @common_options
 def backup(settings: Settings, origins: dict[str, str], file: Path) -> None:
     """Write a consistent copy of the database to FILE, safe while the daemon writes."""
-    with _open(settings) as store:
+    with Store.open(settings.db) as store:
         report = ops.backup(store, file)
     console.print(
         f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB in {report.seconds:.1f} s)"

@@ -70,10 +70,8 @@ def serve(settings: Settings) -> None:
     trigger = build_trigger(settings)
     with instance_lock(settings.db):
         store, counts = run.init(settings)
-        try:
+        with store:
             catch_up = _missed_today(store, settings, datetime.now(UTC))
-        finally:
-            store.close()
         LOGGER.info("sources synced", extra={"file": settings.sources, **counts})
         _Daemon(settings).run(trigger, catch_up)
 
@@ -203,16 +201,6 @@ def _missed_today(store: Store, settings: Settings, now: datetime) -> bool:
     return bool(settings.smtp_host) and store.digests.sent_at(day) is None
 
 
-@contextmanager
-def _opened(settings: Settings) -> Iterator[Store]:
-    """A connection for one job, opened and closed in the job's own thread."""
-    store = Store.open(settings.db)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def _until_stopped(main: Coroutine[Any, Any, T], stop: threading.Event) -> T | None:
     """Run ``main`` to completion, or cancel it when ``stop`` is set and return None.
 
@@ -324,7 +312,7 @@ class _Daemon:
 
     def _fetch(self, fields: dict[str, Any]) -> None:
         settings = self.settings
-        with _opened(settings) as store:
+        with Store.open(settings.db) as store:  # in the job's own thread
             self._sync_sources(store)
             report = _until_stopped(run.fetch_round_async(store, settings), self.stop)
             if report is None:
@@ -371,7 +359,7 @@ class _Daemon:
         settings = self.settings
         day: date = datetime.now(ZoneInfo(settings.timezone)).date()
         fields["day"] = day.isoformat()
-        with _opened(settings) as store:
+        with Store.open(settings.db) as store:  # in the job's own thread
             built = run.build_day(store, settings, day)
             fields.update(stories=len(built.digest.stories), files=len(built.paths))
             if not settings.smtp_host or self.stop.is_set():

@@ -81,3 +81,10 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """``with Store.open(path) as store:`` closes the connection however the block ends."""
+        self.close()
