@@ -116,10 +116,7 @@ async def set_status(request: Request, form: FormData) -> Response:
 
 async def edit_form(request: Request) -> Response:
     d = desk(request)
-    story_id = request.path_params["story_id"]
-    page = await d.run(_story_page, d, story_id)
-    if page is None or not page["record"].articles:
-        raise HTTPException(404, f"There is no story #{story_id} with articles.")
+    page = await _editable_page(request)
     record: StoryRecord = page["record"]
     current = _current_summary(record.summary, page["articles"])
     return d.render(
@@ -140,9 +137,7 @@ async def edit(request: Request, form: FormData) -> Response:
     """Save an editor's headline and summary if every citation names a source."""
     d = desk(request)
     story_id = request.path_params["story_id"]
-    page = await d.run(_story_page, d, story_id)
-    if page is None or not page["record"].articles:
-        raise HTTPException(404, f"There is no story #{story_id} with articles.")
+    page = await _editable_page(request)
     record: StoryRecord = page["record"]
     members: list[Article] = page["articles"]
     headline, lead, points = (str(form.get(k, "")) for k in ("headline", "lead", "points"))
@@ -203,6 +198,16 @@ async def set_section(request: Request, form: FormData) -> Response:
         None if chosen == "auto" else chosen,
         notice=lambda _: f"Story #{story_id}: section {label}.",
     )
+
+
+async def _editable_page(request: Request) -> dict[str, Any]:
+    """The story page behind the edit form, or 404 when the story has no articles to cite."""
+    d = desk(request)
+    story_id = request.path_params["story_id"]
+    page = await d.run(_story_page, d, story_id)
+    if page is None or not page["record"].articles:
+        raise HTTPException(404, f"There is no story #{story_id} with articles.")
+    return page
 
 
 # -- reads, on the store's thread -------------------------------------------------------
