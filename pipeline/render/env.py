@@ -26,22 +26,30 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
-@cache
-def environment() -> Environment:
-    """The one environment (templates are compiled once per process)."""
+def strict_environment(
+    folder: Path, extensions: tuple[str, ...], keep_trailing_newline: bool = False
+) -> Environment:
+    """Templates under ``folder`` with the project's policy: escaped, strict, ``safe_url``.
+
+    The site, the feed, the email and the review desk all render text that
+    came from feeds; this is the one place that says how it is escaped.
+    """
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html", "xml"), default=True),
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(enabled_extensions=extensions, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        keep_trailing_newline=True,
+        keep_trailing_newline=keep_trailing_newline,
     )
-    env.filters.update(
-        safe_url=safe_url,
-        long_date=long_date,
-        short_date=short_date,
-        short_time=short_time,
-    )
+    env.filters.update(safe_url=safe_url, long_date=long_date)
+    return env
+
+
+@cache
+def environment() -> Environment:
+    """The one environment (templates are compiled once per process)."""
+    env = strict_environment(TEMPLATES, ("html", "xml"), keep_trailing_newline=True)
+    env.filters.update(short_date=short_date, short_time=short_time)
     env.globals.update(plural=plural, month_name=month_name)
     return env

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -30,8 +30,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from .. import digest, params, run
 from ..config import Settings
 from ..rank import SECTIONS
-from ..render.dates import long_date, short_time
-from ..sanitize import safe_url
+from ..render.dates import short_time
+from ..render.env import strict_environment
 from ..store import Store
 from ..store.editorial import EditConflict, EditRefused
 from . import csrf
@@ -149,16 +149,8 @@ def _here(request: Request) -> str:
 
 
 def _environment(timezone: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html",), default=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = strict_environment(TEMPLATES, ("html",))
     env.filters.update(
-        safe_url=safe_url,
-        long_date=long_date,
         when=lambda moment: short_time(moment, timezone) if moment else "—",
         query=lambda values: urlencode({k: v for k, v in values.items() if v}),
     )
