@@ -308,3 +308,12 @@ def make_article(id: int, outlet: str, title: str, **fields: Any) -> Article:
         title=title,
         **fields,
     )
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium, headless, never a downloaded browser: the one way tests start it."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)

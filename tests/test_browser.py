@@ -25,11 +25,11 @@ import pytest
 
 from pipeline.render import SiteParams, email
 from pipeline.render.site import build
+from tests.conftest import CHROMIUM, launch_chromium
 from tests.test_digest import DAY, sample_digest
 from tests.test_email import MAIL, SITE
 from tests.test_site import hostile_digest
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -69,10 +69,7 @@ def site_url(tmp_path_factory) -> Iterator[tuple[str, Path]]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        chromium = launch_chromium(playwright)
         try:
             yield chromium
         finally:

@@ -31,9 +31,8 @@ from pipeline import demo, run
 from pipeline.config import Settings
 from pipeline.review import add_editor, create_app
 from pipeline.store import Store
-from tests.conftest import demo_store
+from tests.conftest import CHROMIUM, demo_store, launch_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "review"
 DAY = date(2024, 12, 19)
@@ -81,10 +80,7 @@ def demo_desk(tmp_path_factory) -> Iterator[tuple[str, Store, Settings]]:
 @pytest.fixture(scope="module")
 def page(demo_desk) -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        chromium = launch_chromium(playwright)
         try:
             context = chromium.new_context(viewport={"width": 1280, "height": 900})
             yield context.new_page()
