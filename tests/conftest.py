@@ -8,17 +8,19 @@ and size: nothing sleeps longer than a few seconds or keeps a body in memory.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from pipeline import demo, run
 from pipeline.config import Settings
@@ -317,3 +319,47 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, never a downloaded browser: the one way tests start it."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler that keeps what it receives and can refuse or defer recipients."""
+
+    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    defer: dict[str, int] = field(default_factory=dict)  # address → 451 replies still to give
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such user"
+        if self.defer.get(address, 0) > 0:
+            self.defer[address] -= 1
+            return "451 4.3.0 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+        )
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Recorder, int]]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, recording what it receives."""
+    handler = Recorder()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()

@@ -5,11 +5,9 @@ AUTH with the password from the environment, retries on transient errors, per-re
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -22,52 +20,11 @@ from pipeline.digest import select
 from pipeline.errors import ConfigError
 from pipeline.mail import MailParams, send
 from pipeline.render import email
+from tests.conftest import Recorder, free_port
 from tests.test_digest import BUILT, DAY, IN_WINDOW, PARAMS, make_story, sample_digest
 from tests.test_email import MAIL, SITE, check_message
 
 PASSWORD_ENV = "DIGEST_TEST_SMTP_PASSWORD"
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler that keeps what it receives and can refuse or defer recipients."""
-
-    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)
-    defer: dict[str, int] = field(default_factory=dict)  # address → 451 replies still to give
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 No such user"
-        if self.defer.get(address, 0) > 0:
-            self.defer[address] -= 1
-            return "451 4.3.0 Greylisted, try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
-        )
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[Recorder, int]]:
-    handler = Recorder()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +83,8 @@ def _params(port: int, **changes: Any) -> MailParams:
     return replace(base, **changes)
 
 
-def test_each_recipient_gets_their_own_complete_copy(server):
-    handler, port = server
+def test_each_recipient_gets_their_own_complete_copy(smtp_server):
+    handler, port = smtp_server
     digest = sample_digest()
     message = email.build_message(digest, MAIL, SITE)
     report = send(message, _params(port))
@@ -147,8 +104,8 @@ def test_each_recipient_gets_their_own_complete_copy(server):
     )  # the caller's message is untouched
 
 
-def test_a_refused_recipient_is_reported_and_the_others_still_get_it(server):
-    handler, port = server
+def test_a_refused_recipient_is_reported_and_the_others_still_get_it(smtp_server):
+    handler, port = smtp_server
     handler.refuse.add("grace@example.org")
     params = _params(port, recipients=("ada@example.org", "grace@example.org", "linus@example.org"))
     report = send(email.build_message(sample_digest(), params, SITE), params)
@@ -159,8 +116,8 @@ def test_a_refused_recipient_is_reported_and_the_others_still_get_it(server):
     assert report.attempts == 1 and not report.ok
 
 
-def test_transient_refusals_are_retried_with_backoff(server):
-    handler, port = server
+def test_transient_refusals_are_retried_with_backoff(smtp_server):
+    handler, port = smtp_server
     handler.defer["grace@example.org"] = 2
     waits: list[float] = []
     params = _params(port, backoff_s=0.5, retries=3)
@@ -170,8 +127,8 @@ def test_transient_refusals_are_retried_with_backoff(server):
     assert sorted(r[1][0] for r in handler.received) == sorted(MAIL.recipients)  # each exactly once
 
 
-def test_a_recipient_still_deferred_after_every_retry_is_reported_transient(server):
-    handler, port = server
+def test_a_recipient_still_deferred_after_every_retry_is_reported_transient(smtp_server):
+    handler, port = smtp_server
     handler.defer["grace@example.org"] = 99
     params = _params(port, retries=2)
     report = send(email.build_message(sample_digest(), params, SITE), params, sleep=lambda s: None)
@@ -182,7 +139,7 @@ def test_a_recipient_still_deferred_after_every_retry_is_reported_transient(serv
 
 def test_an_unreachable_server_fails_every_recipient_after_the_retries():
     waits: list[float] = []
-    params = _params(_free_port(), retries=2, backoff_s=0.25)
+    params = _params(free_port(), retries=2, backoff_s=0.25)
     report = send(email.build_message(sample_digest(), params, SITE), params, sleep=waits.append)
     assert report.sent == () and report.attempts == 3 and waits == [0.25, 0.5]
     assert [f.recipient for f in report.failed] == list(MAIL.recipients)
@@ -197,7 +154,7 @@ def _tls_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 
 def test_starttls_with_auth_password_from_the_environment(certificate, monkeypatch):
     handler = Recorder()
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         handler,
         hostname="127.0.0.1",
@@ -236,7 +193,7 @@ def test_starttls_with_auth_password_from_the_environment(certificate, monkeypat
 
 def test_implicit_tls(certificate):
     handler = Recorder()
-    port = _free_port()
+    port = free_port()
     context = _tls_context(certificate)
     controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context)
     controller.start()
@@ -248,8 +205,8 @@ def test_implicit_tls(certificate):
         controller.stop()
 
 
-def test_starttls_is_never_downgraded(server):
-    handler, port = server  # this server offers no STARTTLS
+def test_starttls_is_never_downgraded(smtp_server):
+    handler, port = smtp_server  # this server offers no STARTTLS
     params = _params(port, security="starttls")
     report = send(email.build_message(sample_digest(), params, SITE), params, sleep=lambda s: None)
     assert report.attempts == 1 and handler.received == []
@@ -267,8 +224,8 @@ def test_configuration_errors_are_raised_before_connecting(monkeypatch):
         send(message, replace(MAIL, user="digest", password_env=PASSWORD_ENV))
 
 
-def test_a_headline_with_header_text_adds_no_header_on_the_wire(server):
-    handler, port = server
+def test_a_headline_with_header_text_adds_no_header_on_the_wire(smtp_server):
+    handler, port = smtp_server
     evil = make_story(1, "Scoop\r\nBcc: victim@example.org\r\nX-Injected: yes", times=(IN_WINDOW,))
     digest = select([evil], DAY, PARAMS, BUILT)
     params = _params(port, recipients=("ada@example.org",))

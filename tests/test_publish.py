@@ -10,13 +10,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from pipeline import demo, run
 from pipeline.mail import SendReport
 from tests.conftest import demo_store
 from tests.test_email import check_message
-from tests.test_mail import Recorder, _free_port
 from tests.test_render import check_json, check_markdown
 from tests.test_site import assert_inert
 
@@ -77,20 +75,15 @@ def test_a_rebuild_gives_the_same_files(published):
         assert_inert(page.read_text(encoding="utf-8"))
 
 
-def test_send_delivers_once_unless_forced_and_preview_writes_eml(published, tmp_path):
+def test_send_delivers_once_unless_forced_and_preview_writes_eml(published, tmp_path, smtp_server):
     store, settings, report = published
-    handler, port = Recorder(), _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=port)
-        first = run.send_day(store, smtp, DAY)
-        assert isinstance(first, SendReport) and first.ok and len(first.sent) == 2
-        assert run.send_day(store, smtp, DAY) is None  # at most once per day
-        forced = run.send_day(store, smtp, DAY, force=True)
-        assert isinstance(forced, SendReport) and forced.ok
-    finally:
-        controller.stop()
+    handler, port = smtp_server
+    smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=port)
+    first = run.send_day(store, smtp, DAY)
+    assert isinstance(first, SendReport) and first.ok and len(first.sent) == 2
+    assert run.send_day(store, smtp, DAY) is None  # at most once per day
+    forced = run.send_day(store, smtp, DAY, force=True)
+    assert isinstance(forced, SendReport) and forced.ok
     assert len(handler.received) == 4
     message = message_from_bytes(handler.received[0][2], policy=policy.default)
     check_message(message, report.digest)

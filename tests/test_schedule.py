@@ -12,14 +12,13 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import format_datetime
@@ -30,7 +29,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from pipeline import demo, schedule
 from pipeline.config import Settings
@@ -100,31 +98,6 @@ def feeds(tmp_path: Path) -> Iterator[CorpusServer]:
 
 
 # --- a local SMTP server ------------------------------------------------------------------
-
-
-@dataclass
-class Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    messages: list[tuple[list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 # --- the daemon process -------------------------------------------------------------------
@@ -312,8 +285,10 @@ def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
 # --- the daemon end to end ----------------------------------------------------------------
 
 
-def test_fetches_builds_and_sends_on_schedule_then_stops_cleanly(tmp_path, feeds, smtp, daemons):
-    inbox, port = smtp
+def test_fetches_builds_and_sends_on_schedule_then_stops_cleanly(
+    tmp_path, feeds, smtp_server, daemons
+):
+    inbox, port = smtp_server
     sources = tmp_path / "sources.yaml"
     sources.write_text(_sources_yaml(feeds.base_url), encoding="utf-8")
     env = _env(
@@ -345,8 +320,8 @@ def test_fetches_builds_and_sends_on_schedule_then_stops_cleanly(tmp_path, feeds
     assert (tmp_path / "site" / "index.html").is_file()
     # the next builds publish again but never email the same day twice
     daemon.wait_for(_job("build", mail="sent before"))
-    assert len(inbox.messages) == 1
-    recipients, raw = inbox.messages[0]
+    assert len(inbox.received) == 1
+    _, recipients, raw = inbox.received[0]
     assert recipients == ["reader@127.0.0.1"]
     assert (
         "Nimbus-7"
