@@ -316,6 +316,17 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+def browser_api() -> Any:
+    """Playwright's sync API; skips the calling test module without Chromium or playwright."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "/usr/bin/chromium is not installed (apt-get install chromium)", allow_module_level=True
+        )
+    return pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, never a downloaded browser: the one way tests start it."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)

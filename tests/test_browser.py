@@ -25,7 +25,7 @@ import pytest
 
 from pipeline.render import SiteParams, email
 from pipeline.render.site import build
-from tests.conftest import CHROMIUM, launch_chromium
+from tests.conftest import browser_api, launch_chromium
 from tests.test_digest import DAY, sample_digest
 from tests.test_email import MAIL, SITE
 from tests.test_site import hostile_digest
@@ -35,13 +35,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 MOUNT = "mount/digest"
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        "/usr/bin/chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the playwright package is not installed"
-)
+sync_api = browser_api()
 
 
 class _Quiet(SimpleHTTPRequestHandler):

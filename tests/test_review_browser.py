@@ -31,7 +31,7 @@ from pipeline import demo, run
 from pipeline.config import Settings
 from pipeline.review import add_editor, create_app
 from pipeline.store import Store
-from tests.conftest import CHROMIUM, demo_store, launch_chromium
+from tests.conftest import browser_api, demo_store, launch_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "review"
@@ -39,13 +39,7 @@ DAY = date(2024, 12, 19)
 PASSWORD = "correct horse battery"
 HEADLINE = "Claude faked alignment to avoid being retrained, Anthropic and Redwood find"
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        "/usr/bin/chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the playwright package is not installed"
-)
+sync_api = browser_api()
 uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed")
 
 
