@@ -327,6 +327,15 @@ def browser_api() -> Any:
     )
 
 
+def screenshot(page: Any, folder: Path, name: str, full_page: bool = False) -> Path:
+    """Save ``folder/name.png`` of the page and check it is a real picture, not a blank."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    assert path.stat().st_size > 10_000
+    return path
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, never a downloaded browser: the one way tests start it."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)

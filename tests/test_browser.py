@@ -25,7 +25,7 @@ import pytest
 
 from pipeline.render import SiteParams, email
 from pipeline.render.site import build
-from tests.conftest import browser_api, launch_chromium
+from tests.conftest import browser_api, launch_chromium, screenshot
 from tests.test_digest import DAY, sample_digest
 from tests.test_email import MAIL, SITE
 from tests.test_site import hostile_digest
@@ -76,14 +76,6 @@ def _page(browser: Any, viewport: dict[str, int], javascript: bool = True) -> An
     page.dialogs = []  # any alert() a feed managed to run would land here
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     return page
-
-
-def _shot(page: Any, name: str, full_page: bool = False) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    assert path.stat().st_size > 10_000
-    return path
 
 
 def _no_horizontal_scroll(page: Any) -> None:
@@ -160,12 +152,12 @@ def test_screenshots_of_home_and_story(browser, site_url, label, viewport):
     page = _page(browser, viewport)
     page.goto(base + "index.html")
     _no_horizontal_scroll(page)
-    _shot(page, f"home-{label}")
+    screenshot(page, ARTIFACTS, f"home-{label}")
     page.goto(base + "2024/12/19/story-7.html#source-2")
     _no_horizontal_scroll(page)
     page.goto(base + "2024/12/19/story-7.html")
-    _shot(page, f"story-{label}")
-    _shot(page, f"story-{label}-full", full_page=True)
+    screenshot(page, ARTIFACTS, f"story-{label}")
+    screenshot(page, ARTIFACTS, f"story-{label}-full", full_page=True)
     page.goto(base + "archive.html")
     _no_horizontal_scroll(page)
     page.context.close()
@@ -183,5 +175,5 @@ def test_email_renders(browser, label, viewport):
     expected = 600 if viewport["width"] > 620 else viewport["width"] - 16
     assert abs(container["width"] - expected) <= 2
     _no_horizontal_scroll(page)
-    _shot(page, f"email-{label}")
+    screenshot(page, ARTIFACTS, f"email-{label}")
     page.context.close()

@@ -31,7 +31,7 @@ from pipeline import demo, run
 from pipeline.config import Settings
 from pipeline.review import add_editor, create_app
 from pipeline.store import Store
-from tests.conftest import browser_api, demo_store, launch_chromium
+from tests.conftest import browser_api, demo_store, launch_chromium, screenshot
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "review"
@@ -98,14 +98,6 @@ def _paths(key: list[Any], story: str) -> list[str]:
     return [k.path for k in key if k.story == story]
 
 
-def _shot(page: Any, name: str, full_page: bool = False) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    assert path.stat().st_size > 10_000
-    return path
-
-
 def test_an_editor_works_through_a_day_and_the_digest_follows(demo_desk, page):
     base, store, settings = demo_desk
     key = demo.answer_key()
@@ -126,7 +118,7 @@ def test_an_editor_works_through_a_day_and_the_digest_follows(demo_desk, page):
     page.click("button[type=submit]")
     page.wait_for_url(f"**/day/{DAY}")
     assert page.locator("h1").inner_text() == "Thursday 19 December 2024"
-    _shot(page, "day-before")
+    screenshot(page, ARTIFACTS, "day-before")
 
     # merge the two research papers from the first one's page
     page.goto(f"{base}/story/{into}?day={DAY}")
@@ -199,6 +191,6 @@ def test_an_editor_works_through_a_day_and_the_digest_follows(demo_desk, page):
 
     # the desk after the build: scores and explanations as published
     page.goto(f"{base}/day/{DAY}")
-    _shot(page, "day")
+    screenshot(page, ARTIFACTS, "day")
     page.goto(f"{base}/story/{big}?day={DAY}")
-    _shot(page, "story", full_page=True)
+    screenshot(page, ARTIFACTS, "story", full_page=True)
