@@ -35,9 +35,10 @@ class ClusterParams:
     for both development sets together (headline-only news and full articles
     with same-kind hard negatives), and the bar slides between them with the
     amount of text, so no parameter is specific to one kind of feed. Names
-    (``entity_*``) act only between full texts and bridges (``bridge_*``) only
-    between headlines; each was chosen on one development set and checked on
-    other rows of the same kind before it was kept.
+    (``entity_*``) and numbers (``number_*``) act in proportion to the text
+    both sides hold and bridges (``bridge_*``) only between headlines; each was
+    chosen on one development set and checked on other rows of the same kind
+    (and over many arrival orders) before it was kept.
     """
 
     window_hours: float = 72.0
@@ -90,10 +91,14 @@ class ClusterParams:
     """A story is joined only with more content similarity than this: time alone never joins."""
     entity_weight: float = 0.2
     """How far agreement on names moves the similarity of two full texts (see ``margin``)."""
-    entity_bar: float = 0.25
-    """Cosine of names above which full texts count as naming the same people and places."""
+    entity_bar: float = 0.2
+    """Cosine of names above which two texts count as naming the same people and places."""
     entity_terms: int = 60
-    """A full text's name vector keeps its this-many heaviest names."""
+    """A text's name vector keeps its this-many heaviest names."""
+    number_weight: float = 0.2
+    """How far agreement on stated numbers moves the similarity of two full texts."""
+    number_bar: float = 0.35
+    """Cosine of numbers above which two texts count as stating the same figures."""
     bridge_margin: float = 0.1
     """A headline clearing two headline stories' bars by this much merges them (see ``_bridge``)."""
     bridge_max_terms: float = 25.0

@@ -25,6 +25,7 @@ __all__ = [
     "is_roundup",
     "names",
     "normalize",
+    "numbers",
     "prior_idf",
     "shingles",
     "stem",
@@ -85,6 +86,9 @@ _NUMBER_UNIT = re.compile(
 )
 _MODEL = re.compile(r"\b(?:[A-Za-z]+[-.]?\d[\w.-]*|\d+[A-Za-z][\w.-]*)")
 _DIGIT = re.compile(r"\d")
+# A number as written: digits with inner separators ("1,000", "6.1", "2008"), not a date part.
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?!\w)")
+_THOUSANDS = re.compile(r",(?=\d{3}\b)")
 # A capitalised word that does not open a sentence: in running text, a name.
 _INNER_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-Þ][^\W\d_]+")
 # A headline over several items: list separators or the words of a newsletter or wrap-up.
@@ -228,6 +232,19 @@ def entities(text: str) -> list[str]:
         if term:
             found.append(term)
     return found
+
+
+def numbers(text: str) -> list[str]:
+    """The numbers a text states, thousands separators dropped ("1,000" → ``1000``).
+
+    Two events of the same kind are told apart by their figures as much as by
+    their names: 23 pirates captured or 26, a 6.1 or a 5.9 quake, the 2008
+    fight or the 2012 one. Every number counts, with no rarity weight (a prior
+    of word frequencies says nothing about which figure an event has).
+    """
+    if not _DIGIT.search(text):
+        return []
+    return [_THOUSANDS.sub("", n) for n in _NUMBER.findall(text)]
 
 
 def is_roundup(title: str) -> bool:

@@ -494,3 +494,67 @@ def test_names_move_the_similarity_of_same_kind_full_texts() -> None:
     assert with_names[0] > without[0]
     assert with_names[1] < without[1]
     assert with_names[0] - with_names[1] > without[0] - without[1]
+
+
+PIRACY_REPORT = (
+    "The Indian navy captured {pirates} pirates who tried to board a merchant vessel in the "
+    "Gulf of Aden on Saturday, a navy spokesman said. The warship answered a distress call "
+    "from the ship, which was carrying {cargo} tonnes of cargo and a crew of {crew}, and sent "
+    "marine commandos aboard after a brief exchange of fire. Officials said the pirates' "
+    "skiffs carried rifles, rocket launchers and ladders. The captured men will be handed "
+    "over to the authorities for prosecution, the spokesman added, praising the speed of "
+    "the response. Shipping groups have asked for more patrols along the busy route, where "
+    "attacks have risen sharply, and insurers have raised premiums for vessels that pass "
+    "through it. Naval officers said escorts would continue for convoys of merchant ships "
+    "and that cooperation with other navies in the area had improved in recent months."
+)
+PIRACY_RECAP = (
+    "Commandos from an Indian warship foiled an attack on a merchant ship in the Gulf of "
+    "Aden and detained {pirates} suspected pirates, the navy said. The ship, with {crew} "
+    "sailors aboard and {cargo} tonnes of goods in its holds, had radioed for help when two "
+    "skiffs approached. Weapons and ladders were seized. The navy said the suspects would "
+    "face trial and that patrols in the area would go on, as shipping companies and "
+    "insurers press for more protection on one of the world's busiest sea lanes. Analysts "
+    "said the operation showed the growing reach of the navy far from home, and officials "
+    "thanked the crew for keeping calm. Other navies in the region have reported similar "
+    "attempts in recent weeks, and a regional meeting on maritime security is planned."
+)
+
+
+def test_numbers_move_the_similarity_of_same_kind_full_texts() -> None:
+    """Agreeing figures lift a full text towards a story, different figures push it away."""
+    first = {"pirates": 23, "cargo": "12,000", "crew": 31}
+    second = {"pirates": 26, "cargo": "8,500", "crew": 19}
+    report = article(1, "Navy captures pirates", PIRACY_REPORT.format(**first))
+    same = article(2, "Navy foils pirate attack", PIRACY_RECAP.format(**first), hours=1)
+    other = article(3, "Navy foils pirate attack", PIRACY_RECAP.format(**second), hours=1)
+
+    def margins(params: ClusterParams) -> tuple[float, float]:
+        clusterer = Clusterer(params, NONE, 1)
+        story = clusterer.place(report)
+        index = clusterer.index
+        when = T0.timestamp() + 3600
+        return tuple(  # type: ignore[return-value]
+            index.margin(story, index.features(a), when) for a in (same, other)
+        )
+
+    with_numbers = margins(PARAMS)
+    without = margins(replace(PARAMS, number_weight=0.0))
+    assert with_numbers[0] > without[0]
+    assert with_numbers[1] < without[1]
+    # Only the figures differ between the two recaps; the word vector barely tells them apart.
+    assert with_numbers[0] - with_numbers[1] > without[0] - without[1] + 0.05
+
+
+def test_headlines_without_a_body_carry_no_names_or_numbers() -> None:
+    """A bare headline's figures are too few to judge by: only texts with a body get them."""
+    index = Clusterer(PARAMS, NONE, 1).index
+    bare = index.features(article(1, "Indian navy captures 23 pirates in Gulf of Aden", ""))
+    full = index.features(
+        article(
+            2, "Navy captures pirates", PIRACY_REPORT.format(pirates=23, cargo="12,000", crew=31)
+        )
+    )
+    assert not bare.numbers and not bare.entities
+    assert set(full.numbers) == {"23", "12000", "31"}
+    assert {"gulf", "aden"} <= set(full.entities)

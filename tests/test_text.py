@@ -93,6 +93,16 @@ def test_entities_are_names_and_capitalised_words_inside_sentences() -> None:
     assert {text.terms("Müller")[0], text.terms("Émile")[0]} <= accented
 
 
+def test_numbers_are_figures_as_stated_without_thousands_separators() -> None:
+    found = text.numbers(
+        "The navy captured 26 pirates and 1,000 rounds on Dec. 13, 2008; a 6.1 quake, "
+        "12.5% more, GPT-4o and the 26th attempt."
+    )
+    # Digits inside a name or an ordinal are not figures; a date's parts are.
+    assert found == ["26", "1000", "13", "2008", "6.1", "12.5"]
+    assert text.numbers("No figures here.") == []
+
+
 @pytest.mark.parametrize(
     ("title", "roundup"),
     [
