@@ -68,30 +68,61 @@ class Result:
     note: str = ""
 
 
+REQUIRED = ("TITLE", "STORY", "TIMESTAMP")
+# Below this a TIMESTAMP is in seconds, not milliseconds (1e11 ms is 1973, 1e11 s is year 5138).
+SECONDS_BELOW = 1e11
+
+
 def load(path: Path) -> tuple[list[Article], list[str]]:
-    """Articles (in time order) and their gold story labels from a labelled CSV."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    """Articles (in time order) and their gold story labels from a labelled CSV.
+
+    Rows get their position as article id, so a file with repeated or
+    non-numeric IDs is still scored row by row; ties in time keep file order.
+    TIMESTAMP is Unix milliseconds as in uci_dev_1500.csv (Unix seconds are
+    recognised by their size). A missing column or a bad value stops the run
+    with the file and line at fault.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+            if missing:
+                raise SystemExit(
+                    f"{path}: missing column(s) {', '.join(missing)} "
+                    "(expected ID, TITLE, URL, PUBLISHER, STORY, TIMESTAMP and optionally TEXT)"
+                )
+            rows = [(reader.line_num, row) for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SystemExit(f"{path}: cannot read labelled CSV: {exc}") from exc
     if not rows:
-        raise SystemExit(
-            f"{path}: no rows to cluster (expected ID, TITLE, URL, STORY, TIMESTAMP, ...)"
-        )
+        raise SystemExit(f"{path}: no rows to cluster")
     outlets: dict[str, int] = {}
     pairs = []
-    for row in rows:
+    for position, (line, row) in enumerate(rows, start=1):
+        try:
+            stamp = float(row["TIMESTAMP"])
+        except (TypeError, ValueError):
+            raise SystemExit(
+                f"{path}:{line}: TIMESTAMP {row['TIMESTAMP']!r} is not a Unix time"
+            ) from None
+        if not row["STORY"]:
+            raise SystemExit(f"{path}:{line}: empty STORY")
         outlet = row.get("PUBLISHER") or row.get("HOSTNAME") or ""
+        url = row.get("URL") or ""
         article = Article(
-            id=int(row["ID"]),
+            id=position,
             source_id=outlets.setdefault(outlet, len(outlets) + 1),
             outlet=outlet,
-            url=row["URL"],
-            canonical_url=row["URL"],
-            title=row["TITLE"],
-            published_at=datetime.fromtimestamp(int(row["TIMESTAMP"]) / 1000.0, UTC),
+            url=url,
+            canonical_url=url,
+            title=row["TITLE"] or "",
+            published_at=datetime.fromtimestamp(
+                stamp if abs(stamp) < SECONDS_BELOW else stamp / 1000.0, UTC
+            ),
             text=row.get("TEXT") or "",
         )
         pairs.append((article, row["STORY"]))
-    pairs.sort(key=lambda p: (p[0].published_at or datetime.min.replace(tzinfo=UTC), p[0].id))
+    pairs.sort(key=lambda p: p[0].time_order)
     return [a for a, _ in pairs], [g for _, g in pairs]
 
 

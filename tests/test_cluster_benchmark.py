@@ -1,0 +1,169 @@
+"""benchmarks/cluster.py as its users run it: a labelled CSV in, a table and a score line out."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "cluster.py"
+LAST_LINE = re.compile(r"^B3-F1 (\d\.\d{3}) ARI (-?\d\.\d{3}) NMI (\d\.\d{3})$")
+START_MS = 1_763_280_000_000
+COLUMNS = ["ID", "TITLE", "URL", "PUBLISHER", "CATEGORY", "STORY", "HOSTNAME", "TIMESTAMP"]
+STORIES = {
+    "quake": [
+        "Strong earthquake of magnitude 6.1 shakes Qeshm island in southern Iran",
+        "Qeshm island earthquake: magnitude 6.1 tremor damages villages in Iran",
+        "Iran says magnitude 6.1 earthquake on Qeshm island injured dozens",
+    ],
+    "pirates": [
+        "Indian navy captures 23 pirates in the Gulf of Aden",
+        "Gulf of Aden: Indian navy warship captures 23 Somali pirates",
+        "Indian navy commandos capture 23 pirates after Gulf of Aden attack",
+    ],
+    "chips": [
+        "Nvidia unveils Blackwell GPU with 208 billion transistors",
+        "Blackwell: Nvidia's new GPU packs 208 billion transistors",
+        "Nvidia Blackwell GPU arrives with 208 billion transistors for AI training",
+    ],
+}
+
+
+def write_csv(path: Path, body: bool = False, rows: list[dict[str, str]] | None = None) -> Path:
+    """A small labelled file in the shared data's format: three stories, interleaved in time."""
+    columns = [*COLUMNS, "TEXT"] if body else COLUMNS
+    if rows is None:
+        rows = []
+        for turn in range(3):
+            for k, (story, titles) in enumerate(STORIES.items()):
+                n = len(rows) + 1
+                row = {
+                    "ID": str(n),
+                    "TITLE": titles[turn],
+                    "URL": f"https://outlet{turn}.example/{story}",
+                    "PUBLISHER": f"Outlet {turn}",
+                    "CATEGORY": "t",
+                    "STORY": story,
+                    "HOSTNAME": f"outlet{turn}.example",
+                    "TIMESTAMP": str(START_MS + (turn * 3 + k) * 600_000),
+                }
+                if body:
+                    row["TEXT"] = " ".join(titles) + ". " + titles[turn]
+                rows.append(row)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--no-baselines", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("cluster_benchmark", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scores_a_labelled_file_and_ends_with_the_score_line(tmp_path: Path) -> None:
+    done = run("--data", str(write_csv(tmp_path / "three.csv")))
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    match = LAST_LINE.match(last)
+    assert match, last
+    assert float(match.group(1)) == 1.0  # three plainly different stories, each found whole
+    assert "three.csv: 9 articles, 3 gold stories" in done.stdout
+    assert "shuffled orders" not in done.stdout  # headlines only: the file's order is real
+
+
+def test_full_texts_are_also_scored_over_shuffled_orders(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "bodies.csv", body=True)
+    table = run("--data", str(path))
+    assert table.returncode == 0, table.stderr
+    assert "ours, mean of 8 shuffled orders" in table.stdout
+    mean = run("--data", str(path), "--orders", "3")
+    assert mean.returncode == 0, mean.stderr
+    assert "ours, mean of 3 shuffled orders" in mean.stdout
+    assert LAST_LINE.match(mean.stdout.strip().splitlines()[-1])
+
+
+def test_shuffled_orders_keep_each_row_with_its_label_and_the_files_times(tmp_path: Path) -> None:
+    module = bench()
+    articles, gold = module.load(write_csv(tmp_path / "three.csv"))
+    label_of = {a.id: g for a, g in zip(articles, gold, strict=True)}
+    orders = set()
+    for seed in range(4):
+        moved, moved_gold = module.shuffled(articles, gold, seed)
+        assert [label_of[a.id] for a in moved] == moved_gold
+        assert [a.published_at for a in moved] == [a.published_at for a in articles]
+        assert Counter(a.id for a in moved) == Counter(a.id for a in articles)
+        orders.add(tuple(a.id for a in moved))
+    assert len(orders) > 1
+    assert module.shuffled(articles, gold, 1) == module.shuffled(articles, gold, 1)
+
+
+def test_repeated_ids_and_seconds_are_read_row_by_row(tmp_path: Path) -> None:
+    """IDs are the file's business; each row is scored once, in time order."""
+    path = write_csv(tmp_path / "three.csv")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row["ID"] = "7"  # every ID the same
+        row["TIMESTAMP"] = str(int(row["TIMESTAMP"]) // 1000)  # Unix seconds
+    articles, gold = bench().load(write_csv(tmp_path / "same_ids.csv", rows=rows))
+    assert len({a.id for a in articles}) == 9
+    assert articles[0].published_at is not None
+    assert articles[0].published_at.year == 2025
+    assert Counter(gold) == Counter({"quake": 3, "pirates": 3, "chips": 3})
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda rows: [{k: v for k, v in r.items() if k != "STORY"} for r in rows], "STORY"),
+        (
+            lambda rows: [
+                {**r, "TIMESTAMP": "yesterday"} if i == 4 else r for i, r in enumerate(rows)
+            ],
+            ":6: TIMESTAMP 'yesterday'",
+        ),
+    ],
+    ids=["missing column", "bad timestamp"],
+)
+def test_a_broken_file_names_the_file_and_line(
+    tmp_path: Path, edit: Callable[[list[dict[str, str]]], list[dict[str, str]]], message: str
+) -> None:
+    path = write_csv(tmp_path / "three.csv")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = edit(list(csv.DictReader(handle)))
+    broken = tmp_path / "broken.csv"
+    with broken.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    done = run("--data", str(broken))
+    assert done.returncode != 0
+    assert str(broken) in done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
