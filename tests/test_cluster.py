@@ -474,26 +474,18 @@ THOMPSON = {
 }
 
 
-def test_names_move_the_similarity_of_same_kind_full_texts() -> None:
-    """Agreeing names lift a full text towards a story, different names push it away."""
-    report = article(1, "Klitschko stops challenger", FIGHT_REPORT.format(**RAHMAN))
-    same = article(2, "Klitschko keeps his belts", FIGHT_RECAP.format(**RAHMAN), hours=1)
-    other = article(3, "Klitschko keeps his belts", FIGHT_RECAP.format(**THOMPSON), hours=1)
-
-    def margins(params: ClusterParams) -> tuple[float, float]:
-        clusterer = Clusterer(params, NONE, 1)
-        story = clusterer.place(report)
-        index = clusterer.index
-        when = T0.timestamp() + 3600
-        return tuple(  # type: ignore[return-value]
-            index.margin(story, index.features(a), when) for a in (same, other)
-        )
-
-    with_names = margins(PARAMS)
-    without = margins(replace(PARAMS, entity_weight=0.0))
-    assert with_names[0] > without[0]
-    assert with_names[1] < without[1]
-    assert with_names[0] - with_names[1] > without[0] - without[1]
+def margins(
+    params: ClusterParams, report: Article, same: Article, other: Article
+) -> tuple[float, float]:
+    """How far ``same`` and ``other`` clear the bar of the story ``report`` opens, an hour on."""
+    clusterer = Clusterer(params, NONE, 1)
+    story = clusterer.place(report)
+    index = clusterer.index
+    when = T0.timestamp() + 3600
+    return (
+        index.margin(story, index.features(same), when),
+        index.margin(story, index.features(other), when),
+    )
 
 
 PIRACY_REPORT = (
@@ -521,40 +513,46 @@ PIRACY_RECAP = (
 )
 
 
-def test_numbers_move_the_similarity_of_same_kind_full_texts() -> None:
-    """Agreeing figures lift a full text towards a story, different figures push it away."""
-    first = {"pirates": 23, "cargo": "12,000", "crew": 31}
-    second = {"pirates": 26, "cargo": "8,500", "crew": 19}
-    report = article(1, "Navy captures pirates", PIRACY_REPORT.format(**first))
-    same = article(2, "Navy foils pirate attack", PIRACY_RECAP.format(**first), hours=1)
-    other = article(3, "Navy foils pirate attack", PIRACY_RECAP.format(**second), hours=1)
+PIRATES_FIRST = {"pirates": 23, "cargo": "12,000", "crew": 31}
+PIRATES_SECOND = {"pirates": 26, "cargo": "8,500", "crew": 19}
 
-    def margins(params: ClusterParams) -> tuple[float, float]:
-        clusterer = Clusterer(params, NONE, 1)
-        story = clusterer.place(report)
-        index = clusterer.index
-        when = T0.timestamp() + 3600
-        return tuple(  # type: ignore[return-value]
-            index.margin(story, index.features(a), when) for a in (same, other)
-        )
 
-    with_numbers = margins(PARAMS)
-    without = margins(replace(PARAMS, number_weight=0.0))
-    assert with_numbers[0] > without[0]
-    assert with_numbers[1] < without[1]
-    # Only the figures differ between the two recaps; the word vector barely tells them apart.
-    assert with_numbers[0] - with_numbers[1] > without[0] - without[1] + 0.05
+@pytest.mark.parametrize(
+    ("weight", "report", "same", "other", "gain"),
+    [
+        (  # the same fight report, another challenger, town and referee
+            "entity_weight",
+            article(1, "Klitschko stops challenger", FIGHT_REPORT.format(**RAHMAN)),
+            article(2, "Klitschko keeps his belts", FIGHT_RECAP.format(**RAHMAN), hours=1),
+            article(3, "Klitschko keeps his belts", FIGHT_RECAP.format(**THOMPSON), hours=1),
+            0.0,
+        ),
+        (  # the same piracy report, only the figures differ
+            "number_weight",
+            article(1, "Navy captures pirates", PIRACY_REPORT.format(**PIRATES_FIRST)),
+            article(2, "Navy foils attack", PIRACY_RECAP.format(**PIRATES_FIRST), hours=1),
+            article(3, "Navy foils attack", PIRACY_RECAP.format(**PIRATES_SECOND), hours=1),
+            0.05,
+        ),
+    ],
+    ids=["names", "numbers"],
+)
+def test_names_and_numbers_move_the_similarity_of_same_kind_full_texts(
+    weight: str, report: Article, same: Article, other: Article, gain: float
+) -> None:
+    """Agreeing names or figures lift a full text towards a story, different ones push it away."""
+    with_channel = margins(PARAMS, report, same, other)
+    without = margins(replace(PARAMS, **{weight: 0.0}), report, same, other)
+    assert with_channel[0] > without[0]
+    assert with_channel[1] < without[1]
+    assert with_channel[0] - with_channel[1] > without[0] - without[1] + gain
 
 
 def test_headlines_without_a_body_carry_no_names_or_numbers() -> None:
     """A bare headline's figures are too few to judge by: only texts with a body get them."""
     index = Clusterer(PARAMS, NONE, 1).index
     bare = index.features(article(1, "Indian navy captures 23 pirates in Gulf of Aden", ""))
-    full = index.features(
-        article(
-            2, "Navy captures pirates", PIRACY_REPORT.format(pirates=23, cargo="12,000", crew=31)
-        )
-    )
+    full = index.features(article(2, "Navy captures", PIRACY_REPORT.format(**PIRATES_FIRST)))
     assert not bare.numbers and not bare.entities
     assert set(full.numbers) == {"23", "12000", "31"}
     assert {"gulf", "aden"} <= set(full.entities)
