@@ -176,7 +176,7 @@ class StoryIndex:
             entities = self._unit(Counter(text.entities(lead)), params.entity_terms)
             figures = Counter(text.numbers(lead))
             figures.update(text.numbers(article.title))  # the headline's figures count twice
-            numbers = _scaled(figures)
+            numbers = self._unit(figures, params.entity_terms)  # "2" and "2025" weigh little
         return Features(
             vector=vector,
             length=len(tf),
@@ -395,12 +395,6 @@ class StoryIndex:
 def _cosine(vector: Vector, total: Vector, norm: float) -> float:
     """Cosine of a unit ``vector`` with a summed ``total`` of length ``norm``."""
     return sum([vector[t] * total[t] for t in vector.keys() & total.keys()]) / norm
-
-
-def _scaled(counts: Counter[str]) -> Vector:
-    """Raw counts scaled to length 1: for figures, where word rarity means nothing."""
-    norm = math.sqrt(sum([c * c for c in counts.values()]))
-    return {term: count / norm for term, count in counts.items()} if norm else {}
 
 
 def _accumulate(total: Vector, vector: Vector, weight: float, limit: int) -> float:
