@@ -90,13 +90,16 @@ class ClusterParams:
     min_sim: float = 0.0
     """A story is joined only with more content similarity than this: time alone never joins."""
     entity_weight: float = 0.2
-    """How far agreement on names moves the similarity of two full texts (see ``margin``)."""
+    """How far agreement on names moves the similarity of two full texts (see ``margin``).
+
+    Scaled down with the shorter side's text, as the bar is: a bare headline has none.
+    """
     entity_bar: float = 0.2
     """Cosine of names above which two texts count as naming the same people and places."""
     entity_terms: int = 60
     """A text's name vector keeps its this-many heaviest names."""
     number_weight: float = 0.2
-    """How far agreement on stated numbers moves the similarity of two full texts."""
+    """How far agreement on stated numbers moves the similarity of two full texts (as names)."""
     number_bar: float = 0.35
     """Cosine of numbers above which two texts count as stating the same figures."""
     bridge_margin: float = 0.1

@@ -86,7 +86,7 @@ _NUMBER_UNIT = re.compile(
 )
 _MODEL = re.compile(r"\b(?:[A-Za-z]+[-.]?\d[\w.-]*|\d+[A-Za-z][\w.-]*)")
 _DIGIT = re.compile(r"\d")
-# A number as written: digits with inner separators ("1,000", "6.1", "2008"), not a date part.
+# A number as written ("1,000", "6.1", "2008"), not digits inside a word ("GPT-4o", "26th").
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?!\w)")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
 # A capitalised word that does not open a sentence: in running text, a name.
