@@ -30,13 +30,26 @@ ORDER_FREE = frozenset({"ecbplus_dev"})
 ORDERS = 8
 
 
-def _last_line(args: list[str]) -> str:
+def _output(args: list[str]) -> list[str]:
     done = subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, cwd=HERE.parent, check=False
     )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return done.stdout.strip().splitlines()[-1]
+    return done.stdout.strip().splitlines()
+
+
+def _summary(name: str, lines: list[str]) -> re.Match[str]:
+    """The per-file summary line of benchmarks/cluster.py: file order, then the order mean."""
+    pattern = re.compile(
+        rf"^{re.escape(name)}\.csv: ours B3-F1 (\d\.\d+) in file order"
+        r"(?:, (\d\.\d+) as the mean of \d+ shuffled orders)?$"
+    )
+    for line in lines:
+        match = pattern.match(line)
+        if match:
+            return match
+    raise SystemExit(f"benchmarks/cluster.py printed no summary line for {name}")
 
 
 def _numbers(line: str) -> dict[str, float]:
@@ -54,11 +67,13 @@ def measure() -> dict[str, float]:
             print(f"skipping {name}: {path} not found")
             continue
         command = ["benchmarks/cluster.py", "--no-baselines", "--data", str(path)]
-        figures[f"cluster.{name}.b3_f1"] = _numbers(_last_line(command))["b3-f1"]
         if name in ORDER_FREE:
-            got = _numbers(_last_line([*command, "--orders", str(ORDERS)]))
-            figures[f"cluster.{name}.b3_f1_orders"] = got["b3-f1"]
-    got = _numbers(_last_line(["benchmarks/summarize.py"]))
+            command += ["--orders", str(ORDERS)]
+        summary = _summary(name, _output(command))
+        figures[f"cluster.{name}.b3_f1"] = float(summary.group(1))
+        if name in ORDER_FREE:
+            figures[f"cluster.{name}.b3_f1_orders"] = float(summary.group(2))
+    got = _numbers(_output(["benchmarks/summarize.py"])[-1])
     figures["summarize.demo.citation_precision"] = got["citation-precision"]
     figures["summarize.demo.multi_source_rate"] = got["multi-source"]
     return figures

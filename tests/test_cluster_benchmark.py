@@ -95,6 +95,7 @@ def test_scores_a_labelled_file_and_ends_with_the_score_line(tmp_path: Path) -> 
     assert float(match.group(1)) == 1.0  # three plainly different stories, each found whole
     assert "three.csv: 9 articles, 3 gold stories" in done.stdout
     assert "shuffled orders" not in done.stdout  # headlines only: the file's order is real
+    assert "three.csv: ours B3-F1 1.000 in file order" in done.stdout.splitlines()
 
 
 def test_full_texts_are_also_scored_over_shuffled_orders(tmp_path: Path) -> None:
@@ -105,7 +106,16 @@ def test_full_texts_are_also_scored_over_shuffled_orders(tmp_path: Path) -> None
     mean = run("--data", str(path), "--orders", "3")
     assert mean.returncode == 0, mean.stderr
     assert "ours, mean of 3 shuffled orders" in mean.stdout
-    assert LAST_LINE.match(mean.stdout.strip().splitlines()[-1])
+    last = LAST_LINE.match(mean.stdout.strip().splitlines()[-1])
+    assert last
+    # The line the quality gate reads: file order first, then the mean it also ends with.
+    summary = re.search(
+        r"^bodies\.csv: ours B3-F1 \d\.\d{3} in file order, (\d\.\d{3}) as the mean of 3 "
+        r"shuffled orders$",
+        mean.stdout,
+        re.MULTILINE,
+    )
+    assert summary and summary.group(1) == last.group(1)
 
 
 def test_shuffled_orders_keep_each_row_with_its_label_and_the_files_times(tmp_path: Path) -> None:
