@@ -86,8 +86,9 @@ _NUMBER_UNIT = re.compile(
 )
 _MODEL = re.compile(r"\b(?:[A-Za-z]+[-.]?\d[\w.-]*|\d+[A-Za-z][\w.-]*)")
 _DIGIT = re.compile(r"\d")
-# A number as written ("1,000", "6.1", "2008"), not digits inside a word ("GPT-4o", "26th").
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?!\w)")
+# A number as written ("1,000", "6.1", "2008"), not digits inside a word ("GPT-4o", "26th")
+# nor any part of an identifier ("2412.12542v1" would otherwise leave "2412").
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![.,]?\w)")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
 # A capitalised word that does not open a sentence: in running text, a name.
 _INNER_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-Þ][^\W\d_]+")

@@ -103,6 +103,12 @@ def test_numbers_are_figures_as_stated_without_thousands_separators() -> None:
     assert text.numbers("No figures here.") == []
 
 
+def test_numbers_leave_identifiers_whole() -> None:
+    """A paper id with a version states no figure: two papers of one month share "2412"."""
+    assert text.numbers("Cite as arXiv:2412.12542v1 [cs.CL], v2.1b, 3.5x") == []
+    assert text.numbers("It rose 14% in 2024. Then 9 more.") == ["14", "2024", "9"]
+
+
 @pytest.mark.parametrize(
     ("title", "roundup"),
     [
