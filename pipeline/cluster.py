@@ -36,7 +36,8 @@ class ClusterParams:
     with same-kind hard negatives), and the bar slides between them with the
     amount of text, so no parameter is specific to one kind of feed. Names
     (``entity_*``) and numbers (``number_*``) act in proportion to the text
-    both sides hold and bridges (``bridge_*``) only between headlines; each was
+    both sides hold and to how many names (figures) the article states, and
+    bridges (``bridge_*``) only between headlines; each was
     chosen on one development set and checked on other rows of the same kind
     (and over many arrival orders) before it was kept.
     """
@@ -89,7 +90,7 @@ class ClusterParams:
     """Shortness is raised to this power: time speaks for bare headlines, not full articles."""
     min_sim: float = 0.0
     """A story is joined only with more content similarity than this: time alone never joins."""
-    entity_weight: float = 0.2
+    entity_weight: float = 0.5
     """How far agreement on names moves the similarity of two full texts (see ``margin``).
 
     Scaled down with the shorter side's text, as the bar is: a bare headline has none.
@@ -98,10 +99,14 @@ class ClusterParams:
     """Cosine of names above which two texts count as naming the same people and places."""
     entity_terms: int = 60
     """A text's name vector keeps its this-many heaviest names."""
-    number_weight: float = 0.2
+    entity_full: int = 20
+    """An article naming this many distinct names or more moves the similarity fully; fewer, less."""
+    number_weight: float = 0.5
     """How far agreement on stated numbers moves the similarity of two full texts (as names)."""
     number_bar: float = 0.35
     """Cosine of numbers above which two texts count as stating the same figures."""
+    number_full: int = 6
+    """An article stating this many distinct figures or more moves the similarity fully."""
     bridge_margin: float = 0.1
     """A headline clearing two headline stories' bars by this much merges them (see ``_bridge``)."""
     bridge_max_terms: float = 25.0

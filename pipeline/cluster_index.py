@@ -255,7 +255,10 @@ class StoryIndex:
         ``number_weight`` and ``number_bar``. What tells two same-kind events
         apart is who, where and how many (23 pirates captured or 26, the 2008
         fight or the 2012 one), which a cosine over every word dilutes. Both
-        act in proportion to how much text the shorter side holds, like the bar.
+        act in proportion to how much text the shorter side holds, like the bar,
+        and to how many names (figures) the article states, up to
+        ``entity_full`` (``number_full``): a text whose only name is "AI" agrees
+        with every other text about AI, which says nothing about the event.
         """
         story = self._stories[story_id]
         centroid = story.centroid
@@ -270,10 +273,12 @@ class StoryIndex:
         frac = self._longness(min(float(features.length), story.length))
         if features.entities and story.entity_norm:
             agreement = _cosine(features.entities, story.entities, story.entity_norm)
-            sim += params.entity_weight * frac * (agreement - params.entity_bar)
+            weight = params.entity_weight * min(1.0, len(features.entities) / params.entity_full)
+            sim += weight * frac * (agreement - params.entity_bar)
         if features.numbers and story.number_norm:
             agreement = _cosine(features.numbers, story.numbers, story.number_norm)
-            sim += params.number_weight * frac * (agreement - params.number_bar)
+            weight = params.number_weight * min(1.0, len(features.numbers) / params.number_full)
+            sim += weight * frac * (agreement - params.number_bar)
         bar = params.threshold_short + (params.threshold_long - params.threshold_short) * frac
         if params.time_bonus or params.stale_penalty:
             pace = (story.last - story.first + params.time_scale_minutes * 60.0) / story.arrivals

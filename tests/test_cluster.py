@@ -548,6 +548,41 @@ def test_names_and_numbers_move_the_similarity_of_same_kind_full_texts(
     assert with_channel[0] - with_channel[1] > without[0] - without[1] + gain
 
 
+SHOPPING_TIPS = (
+    "Shoppers can ask a chatbot to compare prices, track parcels and write polite returns "
+    "letters this season, and AI can also sort the flood of gift guides into a short list. "
+    "Be careful with deals that look too good: scammers now write convincing fake shops in "
+    "minutes. Check the seller's address, pay by card rather than bank transfer, and keep "
+    "receipts for every order until the parcel arrives and the gift has been unwrapped."
+)
+LETTER_COUNTING = (
+    "Ask a chatbot how many times a letter appears in a word and it often gets the answer "
+    "wrong, because AI models read text as chunks of characters rather than single letters. "
+    "Researchers say counting requires a step the models never see in training, and newer "
+    "systems that write out each letter before answering do much better on such puzzles, "
+    "though they remain slower and cost more to run than the ordinary versions."
+)
+
+
+def test_a_lone_common_name_moves_the_similarity_little() -> None:
+    """Two AI-news texts whose only name is "AI" agree on it fully, which says nothing.
+
+    The name channel acts in proportion to how many names the article states
+    (``entity_full``), so one shared name cannot lift a pair of unrelated texts.
+    """
+    story = article(1, "Holiday shopping with a chatbot", SHOPPING_TIPS)
+    other = article(2, "Why chatbots cannot count letters", LETTER_COUNTING, hours=1)
+    index = Clusterer(PARAMS, NONE, 1).index
+    assert set(index.features(other).entities) == {"ai"}
+
+    def lift(params: ClusterParams) -> float:
+        with_names = margins(params, story, other, other)[0]
+        return with_names - margins(replace(params, entity_weight=0.0), story, other, other)[0]
+
+    assert lift(PARAMS) < 0.05
+    assert lift(replace(PARAMS, entity_full=1)) > 0.2  # counted fully, "AI" alone would lift
+
+
 def test_headlines_without_a_body_carry_no_names_or_numbers() -> None:
     """A bare headline's figures are too few to judge by: only texts with a body get them."""
     index = Clusterer(PARAMS, NONE, 1).index
