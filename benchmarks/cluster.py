@@ -40,7 +40,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.cluster import Clusterer, ClusterParams, assign  # noqa: E402
+from pipeline.cluster import Clusterer, ClusterParams, FeatureCache, assign  # noqa: E402
 from pipeline.models import Article, Constraints  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data"
@@ -168,6 +168,7 @@ def ours_in_runs(articles: list[Article], params: ClusterParams, minutes: float 
 
     Each run seeds the index with the stories already stored, which it may
     extend but never reshape, so this is what stable ids cost in quality.
+    One feature cache serves every run, as in the daemon.
     """
     runs: dict[int, list[Article]] = {}
     start = articles[0].when.timestamp() if articles and articles[0].when else 0.0
@@ -177,8 +178,9 @@ def ours_in_runs(articles: list[Article], params: ClusterParams, minutes: float 
     stored: list[Article] = []
     mapping: dict[int, int] = {}
     next_id = 1
+    features = FeatureCache()
     for key in sorted(runs):
-        batch = assign(runs[key], stored, Constraints(), next_id, params)
+        batch = assign(runs[key], stored, Constraints(), next_id, params, features)
         mapping.update(batch)
         next_id = max([next_id - 1, *batch.values()]) + 1
         stored += [replace(a, story_id=batch[a.id]) for a in runs[key]]

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from . import text
-from .cluster_index import Features, StoryIndex
+from .cluster_index import FeatureCache, Features, StoryIndex
 from .models import Article, Constraints
 
-__all__ = ["ClusterParams", "Clusterer", "assign", "rebuild"]
+__all__ = ["ClusterParams", "Clusterer", "FeatureCache", "assign", "rebuild"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +122,18 @@ class Clusterer:
     constraints and duplicates), and the counter for new story ids.
     """
 
-    def __init__(self, params: ClusterParams, constraints: Constraints, next_story_id: int) -> None:
+    def __init__(
+        self,
+        params: ClusterParams,
+        constraints: Constraints,
+        next_story_id: int,
+        cache: FeatureCache | None = None,
+    ) -> None:
         self.params = params
         self.index = StoryIndex(params)
+        self._cache = cache
+        if cache is not None:
+            cache.start_run(params)
         self.story_of: dict[int, int] = {}
         self.next_story_id = next_story_id
         self._must = _adjacency(constraints.must_link)
@@ -140,7 +149,7 @@ class Clusterer:
         when = self._seconds(article)
         self.index.expire(when)
         weight = 0.0 if article.duplicate_of is not None else 1.0
-        self.index.add(article.story_id, self.index.features(article), when, weight)
+        self.index.add(article.story_id, self._features(article), when, weight)
         self.story_of[article.id] = article.story_id
 
     def place(self, article: Article) -> int:
@@ -151,7 +160,7 @@ class Clusterer:
         """
         when = self._seconds(article)
         self.index.expire(when)
-        features = self.index.features(article)
+        features = self._features(article)
         forbidden = {
             self.story_of[p] for p in self._cannot.get(article.id, ()) if p in self.story_of
         }
@@ -240,6 +249,11 @@ class Clusterer:
                 return story_id
         return None
 
+    def _features(self, article: Article) -> Features:
+        if self._cache is None:
+            return self.index.features(article)
+        return self._cache.features(self.index, article)
+
     def _seconds(self, article: Article) -> float:
         """POSIX time of the article; an undated one counts as the latest time seen."""
         when = article.when
@@ -257,14 +271,16 @@ def assign(
     constraints: Constraints,
     next_story_id: int,
     params: ClusterParams,
+    cache: FeatureCache | None = None,
 ) -> dict[int, int]:
     """Story ids for ``new`` articles, extending the stories of ``recent`` ones.
 
     ``recent`` articles carry their ``story_id`` and only seed the index; they
     are never moved. New stories get ids ``next_story_id``, ``next_story_id+1``,
-    … in order of creation. Same input, same output.
+    … in order of creation. Same input, same output, with or without a
+    ``cache`` carried over from earlier runs (it only saves recomputing).
     """
-    clusterer = Clusterer(params, constraints, next_story_id)
+    clusterer = Clusterer(params, constraints, next_story_id, cache)
     new_ids = {a.id for a in new}
     for article in sorted(recent, key=lambda a: a.time_order):
         if article.id not in new_ids:

@@ -387,8 +387,14 @@ def fetch_round(
     return asyncio.run(fetch_round_async(store, settings, force, on_source, on_start))
 
 
-def process_new(store: Store, settings: Settings) -> StageReport:
-    """Fingerprint new articles, link duplicates, and put unclustered articles into stories."""
+def process_new(
+    store: Store, settings: Settings, features: cluster.FeatureCache | None = None
+) -> StageReport:
+    """Fingerprint new articles, link duplicates, and put unclustered articles into stories.
+
+    A long-lived caller (the daemon) passes one ``features`` cache to every
+    call, so the articles of the window are not analysed again each round.
+    """
     fresh = store.articles.undeduplicated()
     hashes = [(a.id, *dedupe.fingerprint(a)) for a in fresh]
     store.articles.set_hashes(hashes)
@@ -416,6 +422,7 @@ def process_new(store: Store, settings: Settings) -> StageReport:
             store.decisions.constraints(),
             first_new_id,
             params.for_cluster(settings),
+            features,
         )
         store.stories.assign(assignments)
     return StageReport(
@@ -588,9 +595,17 @@ def send_day(
     return report
 
 
-def update_stories(store: Store, settings: Settings, rebuild: bool = False) -> list[StageReport]:
+def update_stories(
+    store: Store,
+    settings: Settings,
+    rebuild: bool = False,
+    features: cluster.FeatureCache | None = None,
+) -> list[StageReport]:
     """Dedupe and cluster what is new (or everything, with ``rebuild``), then refresh summaries."""
-    clustered = rebuild_stories(store, settings) if rebuild else process_new(store, settings)
+    if rebuild:
+        clustered = rebuild_stories(store, settings)
+    else:
+        clustered = process_new(store, settings, features)
     return [clustered, summarize_stories(store, settings)]
 
 

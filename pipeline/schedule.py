@@ -47,7 +47,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import run
+from . import cluster, run
 from .config import Settings, load_sources
 from .errors import ConfigError, PipelineError, StoreError
 from .store import Store
@@ -231,6 +231,7 @@ class _Daemon:
         self.stop = threading.Event()
         self.signalled: int | None = None  # set by the signal handler, acted on by run()
         self._sources_seen: tuple[int, int] | None = None
+        self._features = cluster.FeatureCache()  # the window's articles, analysed once
 
     def run(self, build: BaseTrigger, catch_up: bool) -> None:
         settings = self.settings
@@ -327,7 +328,7 @@ class _Daemon:
             if self.stop.is_set():
                 fields["outcome"] = "interrupted"
                 return
-            stages = run.update_stories(store, settings)
+            stages = run.update_stories(store, settings, features=self._features)
             fields.update(clustered=stages[0].processed, stories=stages[0].created)
             if not (report.sources or report.pages_fetched or stages[0].processed):
                 fields["level"] = logging.DEBUG  # a quiet minute is not news

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cluster import Clusterer, ClusterParams, assign, rebuild
+from pipeline.cluster import Clusterer, ClusterParams, FeatureCache, assign, rebuild
 from pipeline.models import Article, Constraints
 from pipeline.store import Store
 from pipeline.store.decisions import CANNOT_LINK, MUST_LINK
@@ -187,6 +187,40 @@ def test_stable_ids_and_incremental_extension() -> None:
     ]
     second = assign(later, recent, NONE, 9, PARAMS)
     assert second == {30: first[1], 31: first[10], 32: 9}
+
+
+def test_a_feature_cache_carried_across_runs_changes_nothing_but_the_work() -> None:
+    """The daemon analyses each article of the window once, not once per run."""
+    arts = kestrel_and_tern()
+    later = [
+        article(30, "Kestrel 2 34B tops open coding leaderboard", hours=6),
+        article(31, "Tern 3 Mini from Aurelian AI tested on a phone", hours=6),
+    ]
+    cache = FeatureCache()
+    first = assign(arts, [], NONE, 7, PARAMS, cache)
+    assert (cache.hits, cache.misses) == (0, len(arts))
+    recent = [replace(a, story_id=first[a.id]) for a in arts]
+    second = assign(later, recent, NONE, 9, PARAMS, cache)
+    assert second == assign(later, recent, NONE, 9, PARAMS)  # same stories as without it
+    assert (cache.hits, cache.misses) == (len(arts), len(arts) + len(later))
+
+
+def test_a_feature_cache_drops_changed_unused_and_differently_tuned_articles() -> None:
+    story = article(1, "Kestrel 2 34B tops open coding leaderboard")
+    edited = replace(story, title="Kestrel 2 34B tops the open coding leaderboard")
+    other = article(2, "Magnitude 6.8 earthquake strikes northern Chile")
+    cache = FeatureCache()
+    index = Clusterer(PARAMS, NONE, 1, cache).index
+    kept = cache.features(index, story)
+    assert cache.features(index, story) is kept
+    assert cache.features(index, edited) is not kept  # its text changed: analysed afresh
+    Clusterer(PARAMS, NONE, 1, cache)  # a run that uses only `other`
+    cache.features(index, other)
+    Clusterer(PARAMS, NONE, 1, cache)  # the next run: `story` went unused a whole run
+    assert len(cache) == 1
+    tuned = replace(PARAMS, title_weight=3.0)
+    Clusterer(tuned, NONE, 1, cache)  # other parameters, other features
+    assert len(cache) == 0
 
 
 def test_near_duplicates_join_their_original_story() -> None:
