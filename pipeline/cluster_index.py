@@ -194,7 +194,7 @@ class StoryIndex:
         self._postings: dict[str, set[int]] = {}
         self._link_postings: dict[str, set[int]] = {}
         self._expiry: list[tuple[float, int]] = []
-        self._idf: dict[str, float] = {}  # prior_idf without the lru_cache call overhead
+        self._idf = _Priors()
 
     def features(self, article: Article) -> Features:
         """The article's unit vector over title, body lead and names, pruned, plus links.
@@ -210,17 +210,19 @@ class StoryIndex:
         for name in text.names(article.title):
             tf[name] = tf.get(name, 0.0) + title_weight * params.name_weight
         body = article.body
+        lead_names: list[str] = []
         if body:
             lead = " ".join(body.split()[: params.body_words])
             for term, count in Counter(text.terms(lead)).items():
                 tf[term] = tf.get(term, 0.0) + count
-            for name in text.names(lead):
+            lead_names = text.names(lead)
+            for name in lead_names:
                 tf[name] = tf.get(name, 0.0) + params.name_weight
         vector = self._unit(tf, params.vector_terms)  # heaviest first: the probe is its head
         entities: Vector = {}
         numbers: Vector = {}
         if body:
-            entities = self._unit(Counter(text.entities(lead)), params.entity_terms)
+            entities = self._unit(Counter(text.entities(lead, lead_names)), params.entity_terms)
             figures = Counter(text.numbers(lead))
             figures.update(text.numbers(article.title))  # the headline's figures count twice
             numbers = self._unit(figures, params.entity_terms)  # "2" and "2025" weigh little
@@ -234,15 +236,8 @@ class StoryIndex:
 
     def _unit(self, tf: dict[str, float] | Counter[str], k: int) -> Vector:
         """Sublinear TF × rarity prior, pruned to the ``k`` heaviest terms, scaled to length 1."""
-        idf = self._idf
-        weights: dict[str, float] = {}
-        for term, freq in tf.items():
-            prior = idf.get(term)
-            if prior is None:
-                prior = text.prior_idf(term)
-                if len(idf) < _IDF_CACHE_SIZE:
-                    idf[term] = prior
-            weights[term] = math.log1p(freq) * prior
+        prior, log1p = self._idf, math.log1p
+        weights = {term: log1p(freq) * prior[term] for term, freq in tf.items()}
         top = _heaviest(weights, k)
         norm = math.sqrt(sum([w * w for _, w in top])) or 1.0
         return {t: w / norm for t, w in top}
@@ -268,11 +263,13 @@ class StoryIndex:
         """
         params = self.params
         votes: dict[int, float] = {}
+        vote = votes.get
+        postings, max_posting = self._postings, params.max_posting
         for term, weight in islice(features.vector.items(), params.probe_terms):
-            posting = self._postings.get(term)
-            if posting and len(posting) <= params.max_posting:
+            posting = postings.get(term)
+            if posting and len(posting) <= max_posting:
                 for story_id in posting:
-                    votes[story_id] = votes.get(story_id, 0.0) + weight
+                    votes[story_id] = vote(story_id, 0.0) + weight
         for link in features.links:
             for story_id in self._link_postings.get(link, ()):
                 votes[story_id] = votes.get(story_id, 0.0) + 1.0
@@ -363,8 +360,6 @@ class StoryIndex:
         # The heaviest terms of a big story settle early: re-index it on a doubling
         # schedule rather than on every article, which keeps adding O(1) amortised.
         reindex = story.size < 8 or story.size & (story.size - 1) == 0 or bool(features.links)
-        if reindex:
-            self._unindex(story)
         centroid = story.centroid
         dot = 0.0
         for term, value in features.vector.items():
@@ -395,7 +390,6 @@ class StoryIndex:
         would have been had every member joined ``keep`` directly.
         """
         story, gone = self._stories[keep], self._stories.pop(drop)
-        self._unindex(story)
         self._unindex(gone)
         limit = self.params.centroid_terms
         story.norm = _accumulate(story.centroid, gone.centroid, 1.0, limit)
@@ -430,11 +424,19 @@ class StoryIndex:
                         del postings[key]
 
     def _reindex(self, story: _Story) -> None:
-        top = _heaviest(story.centroid, self.params.index_terms)
-        story.indexed = tuple(t for t, _ in top)
+        """Index the story under its heaviest terms now, touching only the postings that change."""
+        indexed = tuple(t for t, _ in _heaviest(story.centroid, self.params.index_terms))
+        postings, kept = self._postings, set(indexed)
         for term in story.indexed:
-            self._postings.setdefault(term, set()).add(story.id)
-        for link in story.links:
+            if term not in kept:
+                posting = postings[term]
+                posting.discard(story.id)
+                if not posting:
+                    del postings[term]
+        for term in kept.difference(story.indexed):
+            postings.setdefault(term, set()).add(story.id)
+        story.indexed = indexed
+        for link in story.links:  # links only grow
             self._link_postings.setdefault(link, set()).add(story.id)
 
     def __len__(self) -> int:
@@ -442,6 +444,16 @@ class StoryIndex:
 
     def open_stories(self) -> Iterable[int]:
         return self._stories.keys()
+
+
+class _Priors(dict[str, float]):
+    """``text.prior_idf`` by term, computed on first sight; a hit costs no Python call."""
+
+    def __missing__(self, term: str) -> float:
+        prior = text.prior_idf(term)
+        if len(self) < _IDF_CACHE_SIZE:
+            self[term] = prior
+        return prior
 
 
 def _cosine(vector: Vector, total: Vector, norm: float) -> float:

@@ -105,8 +105,8 @@ _CAPITALISED_RUN = re.compile(
 # A stem is looked up through its commonest re-inflection ("caus" as "cause").
 _REINFLECT = ("", "e", "s", "es", "ed", "ing", "y")
 # Token → term, the hot path of every article; bounded so a hostile stream cannot grow it.
-_TERM_OF: dict[str, str] = {}
 _TERM_CACHE_SIZE = 500_000
+
 _TITLE_CASE_CHARS = 300  # Title Case is a headline style: longer texts are never in it
 _COMMON_WORD = 1e-5  # frequency of Zipf 4 ("checks", "into"): surely not a name alone
 _PRIOR_ZIPF_CEILING = 8.0  # Zipf of the commonest words ("the" is 7.7): weight ~0 there
@@ -165,17 +165,7 @@ def stem(token: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Content terms of ``text``: tokens without stopwords or lone digits, stemmed."""
-    cache = _TERM_OF
-    out = []
-    for word in _WORD.findall(normalize(text)):
-        term = cache.get(word)
-        if term is None:
-            term = _term(word[:-2] if word.endswith("'s") else word)
-            if len(cache) < _TERM_CACHE_SIZE:
-                cache[word] = term
-        if term:
-            out.append(term)
-    return out
+    return [term for term in map(_TERM_OF.__getitem__, _WORD.findall(normalize(text))) if term]
 
 
 def _term(token: str) -> str:
@@ -183,6 +173,19 @@ def _term(token: str) -> str:
     if token in _STOPWORDS or (len(token) == 1 and not token.isdigit()):
         return ""
     return stem(token)
+
+
+class _TermOf(dict[str, str]):
+    """Token → term, computed on first sight: a hit is one C-level lookup, no Python call."""
+
+    def __missing__(self, word: str) -> str:
+        term = _term(word[:-2] if word.endswith("'s") else word)
+        if len(self) < _TERM_CACHE_SIZE:
+            self[word] = term
+        return term
+
+
+_TERM_OF = _TermOf()
 
 
 def names(text: str) -> list[str]:
@@ -217,17 +220,18 @@ def names(text: str) -> list[str]:
     return found
 
 
-def entities(text: str) -> list[str]:
+def entities(text: str, known_names: list[str] | None = None) -> list[str]:
     """Who, where and how much a running text is about: its names and capitalised words.
 
     Two events of the same kind (two earthquakes, two title fights of one
     champion) share nearly all their vocabulary and differ in the challenger,
     the town, the magnitude. This is ``names`` plus every capitalised word that
     does not open a sentence, as the term it counts as ("Rahman" → ``rahman``),
-    so a single surname counts too. Meant for sentence-case body text.
+    so a single surname counts too. Meant for sentence-case body text. A
+    caller that has the text's ``names`` already passes them as ``known_names``.
     """
     source = _unify(text)
-    found = names(source)
+    found = names(source) if known_names is None else list(known_names)
     for word in _INNER_CAPITAL.findall(source):
         term = _term(word.casefold())
         if term:
