@@ -507,6 +507,9 @@ def scale(n: int) -> None:
                 str(len(clusterer.index)),
                 f"{rss:.0f}",
             )
+    settling = time.perf_counter()
+    clusterer.settle()  # the end of the run, as ``assign`` does
+    table.caption = f"end-of-run second look: {time.perf_counter() - settling:.1f} s more"
     CONSOLE.print(table)
     labels = [clusterer.story_of[a.id] for a in articles]  # final ids: bridges may have merged
     s = score(labels, [str(g) for g in gold])

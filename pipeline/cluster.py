@@ -2,7 +2,9 @@
 
 Each article joins the best-matching story still inside the time window, or
 starts a new one; a headline that clearly joins two young headline stories
-merges them (see ``Clusterer._bridge``). ``assign`` is the incremental step of every run: recent
+merges them (see ``Clusterer._bridge``), and once a run's articles are placed,
+a text still alone in the story it opened gets a second look against the
+stories as they now stand (``Clusterer.settle``). ``assign`` is the incremental step of every run: recent
 articles seed the index with the stories they already belong to (they are
 never moved) and new articles extend those stories or open new ones, so ids
 stay put from run to run. ``rebuild`` (``digest cluster --rebuild``) starts
@@ -108,7 +110,11 @@ class ClusterParams:
     number_full: int = 6
     """An article stating this many distinct figures or more moves the similarity fully."""
     bridge_margin: float = 0.1
-    """A headline clearing two headline stories' bars by this much merges them (see ``_bridge``)."""
+    """A headline clearing two headline stories' bars by this much merges them (see ``_bridge``).
+
+    A text left alone in the story it opened joins another at the end of the
+    run when it clears that story's bar by as much (see ``settle``).
+    """
     bridge_max_terms: float = 25.0
     """Only texts of at most this many distinct terms (a headline and a line) bridge stories."""
     bridge_max_size: int = 8
@@ -141,6 +147,7 @@ class Clusterer:
         self._clock = 0.0
         self._first_new_id = next_story_id
         self._members: dict[int, list[int]] = {}  # stories opened here: the ones a bridge may move
+        self._alone: list[tuple[int, Features, float]] = []  # texts that opened a story here
 
     def seed(self, article: Article) -> None:
         """Add an already clustered article to its story, as evidence for new ones."""
@@ -155,8 +162,8 @@ class Clusterer:
     def place(self, article: Article) -> int:
         """Put one new article into a story and return the story's id.
 
-        The id returned is the story's at placement time; a later bridge may fold
-        that story into an older one, so read final ids from ``story_of``.
+        The id returned is the story's at placement time; a later bridge or
+        ``settle`` may fold that story into another, so read final ids from ``story_of``.
         """
         when = self._seconds(article)
         self.index.expire(when)
@@ -180,6 +187,8 @@ class Clusterer:
         if story_id is None:
             story_id = self.next_story_id
             self.next_story_id += 1
+            if features.length > self.params.bridge_max_terms:
+                self._alone.append((article.id, features, when))
         self.index.add(story_id, features, when, weight)
         self.story_of[article.id] = story_id
         if story_id >= self._first_new_id:
@@ -217,14 +226,47 @@ class Clusterer:
                 or self._kept_apart(keep, drop)
             ):
                 continue
-            self.index.merge(keep, drop)
-            moved = self._members.pop(drop)
-            for member in moved:
-                self.story_of[member] = keep
-            if keep >= self._first_new_id:
-                self._members[keep].extend(moved)
+            self._fold(keep, drop)
             story_id = keep
         return story_id
+
+    def settle(self) -> None:
+        """Give each text that opened a story of its own in this run a second look.
+
+        An article placed early meets its event's coverage before the rest has
+        arrived: it opens a story, the next reports (worded closer to each
+        other than to it) open another, and it is left alone. Once the run's
+        articles are placed, each story of this run that still holds only the
+        one text that opened it joins the story whose bar it now clears best,
+        by ``bridge_margin`` at least, as a bridge must: a late decision goes
+        against what every later arrival decided, so it has to be clear (at
+        the bar itself, an article on one government's copyright plan joined
+        another's AI code two days later). Stored stories are never moved,
+        editors' cannot-links hold, and headlines are left to ``_bridge``.
+        """
+        for article_id, features, when in self._alone:
+            story_id = self.story_of[article_id]
+            if self._members.get(story_id) != [article_id] or not self.index.is_open(story_id):
+                continue
+            best: tuple[float, int] | None = None
+            for candidate in self.index.candidates(features):
+                if candidate == story_id or self._kept_apart(candidate, story_id):
+                    continue
+                margin = self.index.margin(candidate, features, when)
+                if margin >= self.params.bridge_margin and (best is None or margin > best[0]):
+                    best = (margin, candidate)
+            if best is not None:
+                self._fold(best[1], story_id)
+        self._alone.clear()
+
+    def _fold(self, keep: int, drop: int) -> None:
+        """Move every article of story ``drop`` (opened in this run) into story ``keep``."""
+        self.index.merge(keep, drop)
+        moved = self._members.pop(drop)
+        for member in moved:
+            self.story_of[member] = keep
+        if keep >= self._first_new_id:
+            self._members[keep].extend(moved)
 
     def _kept_apart(self, keep: int, drop: int) -> bool:
         """Whether an editor's cannot-link joins a member of ``drop`` to one of ``keep``."""
@@ -287,6 +329,7 @@ def assign(
             clusterer.seed(article)
     for article in sorted(new, key=lambda a: a.time_order):
         clusterer.place(article)
+    clusterer.settle()
     return {article.id: clusterer.story_of[article.id] for article in new}
 
 
@@ -306,6 +349,7 @@ def rebuild(
     clusterer = Clusterer(params, constraints, 0)
     for article in sorted(articles, key=lambda a: a.time_order):
         clusterer.place(article)
+    clusterer.settle()
     labels = {article.id: clusterer.story_of[article.id] for article in articles}
     overlap: dict[tuple[int, int], int] = {}
     for article_id, label in labels.items():

@@ -223,6 +223,54 @@ def test_a_feature_cache_drops_changed_unused_and_differently_tuned_articles() -
     assert len(cache) == 0
 
 
+def recap_then_reports() -> list[Article]:
+    """A recap first, then five reports sharing a core with each other and a detail with it.
+
+    Made-up tokens, so only what is shared counts. On arrival the recap meets
+    no story and the first report finds it too far, so the reports grow a
+    story of their own; against all five at once the recap clears the bar.
+    """
+    core = [f"core{i}" for i in range(20)]
+    details = [[f"detail{r}x{i}" for i in range(8)] for r in range(5)]
+    recap = article(1, "core0 core1", " ".join(w for d in details for w in d))
+    reports = [
+        article(r + 2, " ".join(core[:6]), " ".join(core + details[r] + own), hours=1 + r)
+        for r, own in enumerate([[f"own{r}x{i}" for i in range(30)] for r in range(5)])
+    ]
+    return [recap, *reports]
+
+
+def test_a_text_left_alone_gets_a_second_look_at_the_end_of_the_run() -> None:
+    arts = recap_then_reports()
+    late = replace(PARAMS, bridge_margin=0.0)
+    clusterer = Clusterer(late, NONE, 1)
+    placed = {a.id: clusterer.place(a) for a in arts}
+    assert placed[1] != placed[2] and len({placed[a.id] for a in arts[1:]}) == 1
+    clusterer.settle()
+    assert {clusterer.story_of[a.id] for a in arts} == {placed[2]}
+    # The same through ``assign`` and ``rebuild``, which settle each run.
+    assert len(set(assign(arts, [], NONE, 1, late).values())) == 1
+    assert len(set(rebuild(arts, NONE, {}, 1, late).values())) == 1
+
+
+def test_a_second_look_must_be_clear_and_never_moves_stored_or_kept_apart_stories() -> None:
+    arts = recap_then_reports()
+    late = replace(PARAMS, bridge_margin=0.0)
+    # Clearing the bar by less than ``bridge_margin`` is not enough so late.
+    assert len(set(assign(arts, [], NONE, 1, replace(PARAMS, bridge_margin=0.2)).values())) == 2
+    # An editor's cannot-link between the recap and one report holds.
+    apart = Constraints(cannot_link=frozenset({(1, 4)}))
+    assert len(set(assign(arts, [], apart, 1, late).values())) == 2
+    # A recap stored by an earlier run stays where it is.
+    clusterer = Clusterer(late, NONE, 2)
+    clusterer.seed(replace(arts[0], story_id=1))
+    for report in arts[1:]:
+        clusterer.place(report)
+    clusterer.settle()
+    assert clusterer.story_of[1] == 1
+    assert {clusterer.story_of[a.id] for a in arts[1:]} == {2}
+
+
 def test_near_duplicates_join_their_original_story() -> None:
     arts = kestrel_and_tern()
     copy = article(40, "Unrelated-looking headline", "Nothing in common here.", hours=3)
