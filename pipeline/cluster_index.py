@@ -360,23 +360,16 @@ class StoryIndex:
         # The heaviest terms of a big story settle early: re-index it on a doubling
         # schedule rather than on every article, which keeps adding O(1) amortised.
         reindex = story.size < 8 or story.size & (story.size - 1) == 0 or bool(features.links)
-        centroid = story.centroid
-        dot = 0.0
-        for term, value in features.vector.items():
-            old = centroid.get(term, 0.0)
-            dot += old * value
-            centroid[term] = old + weight * value
-        # |c + w·v|² = |c|² + 2w(c·v) + w²|v|², with |v| = 1: no pass over the centroid.
-        squared = story.norm * story.norm + 2.0 * weight * dot + weight * weight
         limit = self.params.centroid_terms
-        if len(centroid) > 2 * limit:
-            story.centroid = centroid = dict(_heaviest(centroid, limit))
-            squared = sum(w * w for w in centroid.values())
-        story.norm = math.sqrt(max(squared, 0.0))
+        story.norm = _accumulate(story.centroid, story.norm, features.vector, 1.0, weight, limit)
         if features.entities:
-            story.entity_norm = _accumulate(story.entities, features.entities, weight, limit)
+            story.entity_norm = _accumulate(
+                story.entities, story.entity_norm, features.entities, 1.0, weight, limit
+            )
         if features.numbers:
-            story.number_norm = _accumulate(story.numbers, features.numbers, weight, limit)
+            story.number_norm = _accumulate(
+                story.numbers, story.number_norm, features.numbers, 1.0, weight, limit
+            )
         story.size += 1
         story.length_sum += features.length
         story.links |= features.links
@@ -392,11 +385,15 @@ class StoryIndex:
         story, gone = self._stories[keep], self._stories.pop(drop)
         self._unindex(gone)
         limit = self.params.centroid_terms
-        story.norm = _accumulate(story.centroid, gone.centroid, 1.0, limit)
+        story.norm = _accumulate(story.centroid, story.norm, gone.centroid, gone.norm, 1.0, limit)
         if gone.entities:
-            story.entity_norm = _accumulate(story.entities, gone.entities, 1.0, limit)
+            story.entity_norm = _accumulate(
+                story.entities, story.entity_norm, gone.entities, gone.entity_norm, 1.0, limit
+            )
         if gone.numbers:
-            story.number_norm = _accumulate(story.numbers, gone.numbers, 1.0, limit)
+            story.number_norm = _accumulate(
+                story.numbers, story.number_norm, gone.numbers, gone.number_norm, 1.0, limit
+            )
         story.size += gone.size
         story.length_sum += gone.length_sum
         story.arrivals += gone.arrivals
@@ -461,15 +458,27 @@ def _cosine(vector: Vector, total: Vector, norm: float) -> float:
     return sum([vector[t] * total[t] for t in vector.keys() & total.keys()]) / norm
 
 
-def _accumulate(total: Vector, vector: Vector, weight: float, limit: int) -> float:
-    """Add ``weight`` × ``vector`` into ``total`` in place (pruned to ``limit`` terms); its norm."""
+def _accumulate(
+    total: Vector, norm: float, vector: Vector, vector_norm: float, weight: float, limit: int
+) -> float:
+    """Add ``weight`` × ``vector`` into ``total`` (of length ``norm``) in place; the new length.
+
+    |t + w·v|² = |t|² + 2w(t·v) + w²|v|², so the length costs no pass over
+    ``total``, except when it outgrows twice ``limit`` terms and is pruned.
+    """
+    dot = 0.0
+    get = total.get
     for term, value in vector.items():
-        total[term] = total.get(term, 0.0) + weight * value
+        old = get(term, 0.0)
+        dot += old * value
+        total[term] = old + weight * value
     if len(total) > 2 * limit:
         kept = dict(_heaviest(total, limit))
         total.clear()
         total.update(kept)
-    return math.sqrt(sum([w * w for w in total.values()]))
+        return math.sqrt(sum([w * w for w in total.values()]))
+    squared = norm * norm + 2.0 * weight * dot + weight * weight * vector_norm * vector_norm
+    return math.sqrt(max(squared, 0.0))
 
 
 def _heaviest(weights: dict[str, float], k: int) -> list[tuple[str, float]]:
