@@ -147,14 +147,15 @@ class Clusterer:
         self._clock = 0.0
         self._first_new_id = next_story_id
         self._members: dict[int, list[int]] = {}  # stories opened here: the ones a bridge may move
-        self._alone: list[tuple[int, Features, float]] = []  # texts that opened a story here
+        # Stories opened here by a text that is still their only member, by story id.
+        self._alone: dict[int, tuple[int, Features, float]] = {}
 
     def seed(self, article: Article) -> None:
         """Add an already clustered article to its story, as evidence for new ones."""
         if article.story_id is None:
             return
         when = self._seconds(article)
-        self.index.expire(when)
+        self._expire(when)
         weight = 0.0 if article.duplicate_of is not None else 1.0
         self.index.add(article.story_id, self._features(article), when, weight)
         self.story_of[article.id] = article.story_id
@@ -166,7 +167,7 @@ class Clusterer:
         ``settle`` may fold that story into another, so read final ids from ``story_of``.
         """
         when = self._seconds(article)
-        self.index.expire(when)
+        self._expire(when)
         features = self._features(article)
         forbidden = {
             self.story_of[p] for p in self._cannot.get(article.id, ()) if p in self.story_of
@@ -188,7 +189,9 @@ class Clusterer:
             story_id = self.next_story_id
             self.next_story_id += 1
             if features.length > self.params.bridge_max_terms:
-                self._alone.append((article.id, features, when))
+                self._alone[story_id] = (article.id, features, when)
+        else:
+            self._alone.pop(story_id, None)
         self.index.add(story_id, features, when, weight)
         self.story_of[article.id] = story_id
         if story_id >= self._first_new_id:
@@ -244,9 +247,8 @@ class Clusterer:
         another's AI code two days later). Stored stories are never moved,
         editors' cannot-links hold, and headlines are left to ``_bridge``.
         """
-        for article_id, features, when in self._alone:
-            story_id = self.story_of[article_id]
-            if self._members.get(story_id) != [article_id] or not self.index.is_open(story_id):
+        for story_id, (_, features, when) in list(self._alone.items()):
+            if story_id not in self._alone:  # another text joined it in this pass
                 continue
             best: tuple[float, int] | None = None
             for candidate in self.index.candidates(features):
@@ -261,6 +263,8 @@ class Clusterer:
 
     def _fold(self, keep: int, drop: int) -> None:
         """Move every article of story ``drop`` (opened in this run) into story ``keep``."""
+        self._alone.pop(keep, None)
+        self._alone.pop(drop, None)
         self.index.merge(keep, drop)
         moved = self._members.pop(drop)
         for member in moved:
@@ -295,6 +299,12 @@ class Clusterer:
         if self._cache is None:
             return self.index.features(article)
         return self._cache.features(self.index, article)
+
+    def _expire(self, now: float) -> None:
+        """Close the stories gone quiet for a window; what this run kept of them goes too."""
+        for story_id in self.index.expire(now):
+            self._alone.pop(story_id, None)
+            self._members.pop(story_id, None)
 
     def _seconds(self, article: Article) -> float:
         """POSIX time of the article; an undated one counts as the latest time seen."""

@@ -242,15 +242,18 @@ class StoryIndex:
         norm = math.sqrt(sum([w * w for _, w in top])) or 1.0
         return {t: w / norm for t, w in top}
 
-    def expire(self, now: float) -> None:
-        """Close the stories whose latest article is older than the window."""
+    def expire(self, now: float) -> list[int]:
+        """Close the stories whose latest article is older than the window; their ids."""
         horizon = now - self.params.window_hours * 3600.0
+        closed = []
         while self._expiry and self._expiry[0][0] < horizon:
             last, story_id = heapq.heappop(self._expiry)
             story = self._stories.get(story_id)
             if story is not None and story.last == last:  # else stale: the story grew since
                 self._unindex(story)
                 del self._stories[story_id]
+                closed.append(story_id)
+        return closed
 
     def candidates(self, features: Features) -> list[int]:
         """The open stories most worth scoring: those sharing most of the article's weight.
