@@ -165,7 +165,8 @@ def stem(token: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Content terms of ``text``: tokens without stopwords or lone digits, stemmed."""
-    return [term for term in map(_TERM_OF.__getitem__, _WORD.findall(normalize(text))) if term]
+    words = _WORD.findall(_unify(text).casefold())  # as in ``normalize``: spacing is moot here
+    return [term for term in map(_TERM_OF.__getitem__, words) if term]
 
 
 def _term(token: str) -> str:
