@@ -86,6 +86,7 @@ _NUMBER_UNIT = re.compile(
 )
 _MODEL = re.compile(r"\b(?:[A-Za-z]+[-.]?\d[\w.-]*|\d+[A-Za-z][\w.-]*)")
 _DIGIT = re.compile(r"\d")
+_CAPITAL = re.compile(r"[A-Z]")  # what opens each word of a capitalised run
 # A number as written ("1,000", "6.1", "2008"), not digits inside a word ("GPT-4o", "26th")
 # nor any part of an identifier ("2412.12542v1" would otherwise leave "2412").
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![.,]?\w)")
@@ -204,6 +205,8 @@ def names(text: str) -> list[str]:
     if _DIGIT.search(source):  # most text has no number at all: skip two slow patterns
         found += [f"{n}_{u.lower()}" for n, u in _NUMBER_UNIT.findall(source)]
         found += [m.rstrip(".-").lower() for m in _MODEL.findall(source) if len(m) > 2]
+    elif _CAPITAL.search(source, 1) is None:
+        return found  # no capital past the first letter and no number: no run of two
     if len(source) <= _TITLE_CASE_CHARS and _is_title_case(source):
         return found  # capitals mark every word, not names
     for run in _CAPITALISED_RUN.findall(source):
