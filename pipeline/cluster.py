@@ -169,20 +169,12 @@ class Clusterer:
         when = self._seconds(article)
         self._expire(when)
         features = self._features(article)
-        forbidden = {
-            self.story_of[p] for p in self._cannot.get(article.id, ()) if p in self.story_of
-        }
+        forbidden = self._forbidden(article.id)
         story_id = self._forced(article, forbidden)
         is_copy = story_id is not None and article.duplicate_of is not None
         weight = 0.0 if is_copy else 1.0
         if story_id is None:
-            joinable: list[tuple[float, int]] = []
-            for candidate in self.index.candidates(features):
-                if candidate not in forbidden:
-                    margin = self.index.margin(candidate, features, when)
-                    if margin >= 0.0:
-                        joinable.append((margin, candidate))
-            joinable.sort(key=lambda pair: (-pair[0], pair[1]))  # best first, ties to the oldest
+            joinable = self._joinable(features, when, forbidden)
             if joinable:
                 story_id = self._bridge(joinable, features, article.title)
         if story_id is None:
@@ -247,19 +239,29 @@ class Clusterer:
         another's AI code two days later). Stored stories are never moved,
         editors' cannot-links hold, and headlines are left to ``_bridge``.
         """
-        for story_id, (_, features, when) in list(self._alone.items()):
+        for story_id, (article_id, features, when) in list(self._alone.items()):
             if story_id not in self._alone:  # another text joined it in this pass
                 continue
-            best: tuple[float, int] | None = None
-            for candidate in self.index.candidates(features):
-                if candidate == story_id or self._kept_apart(candidate, story_id):
-                    continue
-                margin = self.index.margin(candidate, features, when)
-                if margin >= self.params.bridge_margin and (best is None or margin > best[0]):
-                    best = (margin, candidate)
-            if best is not None:
-                self._fold(best[1], story_id)
+            skip = self._forbidden(article_id) | {story_id}
+            joinable = self._joinable(features, when, skip)
+            if joinable and joinable[0][0] >= self.params.bridge_margin:
+                self._fold(joinable[0][1], story_id)
         self._alone.clear()
+
+    def _forbidden(self, article_id: int) -> set[int]:
+        """The stories holding an editor's cannot-link partner of the article."""
+        return {self.story_of[p] for p in self._cannot.get(article_id, ()) if p in self.story_of}
+
+    def _joinable(self, features: Features, when: float, skip: set[int]) -> list[tuple[float, int]]:
+        """The candidate stories whose bar the article clears, best first, ties to the oldest."""
+        joinable: list[tuple[float, int]] = []
+        for candidate in self.index.candidates(features):
+            if candidate not in skip:
+                margin = self.index.margin(candidate, features, when)
+                if margin >= 0.0:
+                    joinable.append((margin, candidate))
+        joinable.sort(key=lambda pair: (-pair[0], pair[1]))
+        return joinable
 
     def _fold(self, keep: int, drop: int) -> None:
         """Move every article of story ``drop`` (opened in this run) into story ``keep``."""

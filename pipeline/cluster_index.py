@@ -116,17 +116,13 @@ class FeatureCache:
         """The article's features: kept from an earlier run if it is unchanged, else computed."""
         read = (article.title, article.body, article.links, article.canonical_url, article.url)
         key = (article.id, hash(read))
-        found = self._current.get(key)
+        found = self._current.get(key) or self._previous.pop(key, None)
         if found is None:
-            found = self._previous.pop(key, None)
-            if found is None:
-                found = index.features(article)
-                self.misses += 1
-            else:
-                self.hits += 1
-            self._current[key] = found
+            found = index.features(article)
+            self.misses += 1
         else:
             self.hits += 1
+        self._current[key] = found
         return found
 
     def __len__(self) -> int:

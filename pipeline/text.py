@@ -107,7 +107,6 @@ _CAPITALISED_RUN = re.compile(
 _REINFLECT = ("", "e", "s", "es", "ed", "ing", "y")
 # Token → term, the hot path of every article; bounded so a hostile stream cannot grow it.
 _TERM_CACHE_SIZE = 500_000
-
 _TITLE_CASE_CHARS = 300  # Title Case is a headline style: longer texts are never in it
 _COMMON_WORD = 1e-5  # frequency of Zipf 4 ("checks", "into"): surely not a name alone
 _PRIOR_ZIPF_CEILING = 8.0  # Zipf of the commonest words ("the" is 7.7): weight ~0 there
