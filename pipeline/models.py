@@ -294,6 +294,10 @@ class Summary:
         )
 
 
+NEW = "new"
+UPDATE = "update"
+
+
 @dataclass(frozen=True, slots=True)
 class RankedStory:
     """A story as the digest sees it: stored headline, cited summary, score and members."""
@@ -311,6 +315,13 @@ class RankedStory:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     included: bool = True  # False when relevance or mute rules leave it out
+    edition: str = NEW  # NEW the first time a digest carries it, else UPDATE
+    first_published: date | None = None  # day of the first digest that carried it
+    new_sources: tuple[int, ...] = ()  # numbers of the sources that joined since then
+    whats_new: tuple[SummarySentence, ...] = ()  # each cites only ``new_sources``
+    topics: tuple[str, ...] = ()  # slugs of the topic pages it belongs to
+    url: str = ""  # site path of its permanent page, fixed at first publication
+    primary_sources: tuple[int, ...] = ()  # numbers of the sources the others cite (paper, post)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from . import (
     cluster,
     dedupe,
     digest,
+    editions,
     extract,
     feeds,
     llm,
@@ -53,7 +54,7 @@ from .models import (
     StageReport,
     Summary,
 )
-from .render import email, jsonout
+from .render import email, jsonout, paths
 from .store import Store
 
 LOGGER = logging.getLogger(__name__)
@@ -512,28 +513,46 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
     choose and order them, and write the Markdown, JSON and the site.
 
     Ranking at the publication time (not now) makes a rebuild of a past day
-    give the same files.
+    give the same files, and each story is shown as it stood then (members
+    published later wait for a later day). A story an earlier digest carried
+    comes back only as an update, when a source joined since, and then ranks
+    by what joined (see ``editions``).
     """
     summarize_stories(store, settings)
     digest_params = params.for_digest(settings, limit)
     start, end = digest.window(day, digest_params)
     rank_params = params.for_rank(settings)
     tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
+    published = store.editions.published_before(day)
+    active = store.stories.active_between(start, end)
+    slugs = store.editions.slugs(s.id for s in active)
     candidates: list[RankedStory] = []
     scores: dict[int, tuple[float, str, bool]] = {}
-    for story in store.stories.active_between(start, end):
-        members = store.articles.get_many(story.article_ids)
-        score = rank.score(members, end, story.status, rank_params, source_tags=tags)
+    for story in active:
+        every = store.articles.get_many(story.article_ids)
+        members = [a for a in every if a.when is None or _utc(a.when) < end]
         stored = store.stories.generated(story.id)
-        summary: Summary = stored["summary"] or summarize.summarize(members)
-        scores[story.id] = (score.value, score.explanation, score.included)
+        whole = len(members) == len(every)  # else: shown as it stood at publication
+        summary: Summary = (stored["summary"] if whole else None) or summarize.summarize(members)
+        edition = editions.classify(summary.sources, published, story.status == "pinned")
+        if edition is None:
+            continue  # carried before and nothing moved since
+        score = rank.score(members, end, story.status, rank_params, source_tags=tags)
+        fresh = editions.new_members(members, summary.sources, edition)
+        value, explanation = score.value, score.explanation
+        if fresh:  # an update ranks by what joined, not by the story's whole size
+            news = rank.score(fresh, end, story.status, rank_params, source_tags=tags)
+            value, explanation = news.value, f"update: {news.explanation}"
+        scores[story.id] = (value, explanation, score.included)
+        headline = (stored["headline"] if whole or story.edited else "") or summary.headline
+        slug = slugs.get(story.id) or editions.page_slug(headline, story.id)
         candidates.append(
             RankedStory(
                 id=story.id,
-                headline=stored["headline"] or summary.headline,
+                headline=headline,
                 section=stored["section"] if stored["section_locked"] else score.section,
-                score=score.value,
-                explanation=score.explanation,
+                score=value,
+                explanation=explanation,
                 status=story.status,
                 summary=summary,
                 outlets=len(summary.sources),
@@ -542,15 +561,40 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
                 first_seen=story.first_seen,
                 last_seen=story.last_seen,
                 included=score.included,
+                edition=edition.kind,
+                first_published=edition.first_published,
+                new_sources=edition.new_sources,
+                whats_new=editions.whats_new(members, summary, edition),
+                url=paths.story_page(slug),
+                primary_sources=editions.primary_sources(members, summary.sources),
             )
         )
     store.stories.set_scores(scores)
     chosen = digest.select(candidates, day, digest_params, built_at=_now())
-    paths = render.render_all(
-        chosen, Path(settings.digests_dir), Path(settings.site_dir), params.for_site(settings)
+    paths_written = render.render_all(
+        chosen,
+        Path(settings.digests_dir),
+        Path(settings.site_dir),
+        params.for_site(settings),
+        store.editions.merged(),
     )
     store.digests.record_built(day, [s.id for s in chosen.stories], _now())
-    return BuildReport(day=day, digest=chosen, paths=tuple(paths), candidates=len(candidates))
+    store.editions.record(
+        day,
+        [
+            (s.id, s.edition, [a for c in s.summary.sources for a in c.article_ids])
+            for s in chosen.stories
+        ],
+    )
+    store.editions.fix_slugs({s.id: paths.slug_of(s.url) for s in chosen.stories})
+    return BuildReport(
+        day=day, digest=chosen, paths=tuple(paths_written), candidates=len(candidates)
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored times without a zone are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def build_every_day(store: Store, settings: Settings) -> list[BuildReport]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from ..models import UPDATE, RankedStory
+
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
     "January",
@@ -52,3 +54,13 @@ def short_time(moment: datetime, timezone: str) -> str:
     """``19 Dec 2024, 08:15`` in the digest's zone."""
     local = local_time(moment, timezone)
     return f"{short_date(local.date())}, {local:%H:%M}"
+
+
+def edition_label(story: RankedStory) -> str:
+    """``Updated · first reported 18 Dec`` for an update, empty for a new story."""
+    if story.edition != UPDATE:
+        return ""
+    if story.first_published is None:
+        return "Updated"
+    first = story.first_published
+    return f"Updated · first reported {first.day} {_MONTHS[first.month - 1][:3]}"

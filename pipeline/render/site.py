@@ -7,15 +7,16 @@ does not resolve folders)::
     index.html                  the latest digest
     archive.html                every month, by year
     YYYY/MM/index.html          a month: its days and their top stories
-    YYYY/MM/DD/index.html       a day's digest
-    YYYY/MM/DD/story-ID.html    a story as published that day, with its source list
+    YYYY/MM/DD/index.html       a day's digest; updates are marked as such
+    YYYY/MM/DD/story-ID.html    redirect to the story's permanent page (older links)
+    stories/ID-SLUG.html        a story's one permanent page, with its timeline
     feed.xml  sitemap.xml  style.css
 
-A story on two days gets two pages, each with that day's summary, so a day
-page never changes under its readers. The site is rebuilt from all the
-digests each time; unchanged files are not rewritten, and pages of ours that
-are no longer produced (a story dropped from a rebuilt day) are removed.
-Nothing else in the folder is touched.
+A story carried on several days has one page (see ``stories``), linked from
+every day that carried it; a day page never changes under its readers. The
+site is rebuilt from all the digests each time; unchanged files are not
+rewritten, and pages of ours that are no longer produced (a story dropped
+from a rebuilt day) are removed. Nothing else in the folder is touched.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -33,12 +34,13 @@ from urllib.parse import urlsplit
 from ..digest import groups, section_title
 from ..errors import ConfigError
 from ..models import Digest, RankedStory
-from . import atom
+from . import atom, stories
 from .env import TEMPLATES, environment
 from .files import write_atomic
-from .paths import day_path, month_path, story_path
+from .paths import day_path, day_story_path, month_path, story_path
 
-_OURS = re.compile(r"\d{4}/\d{2}/(\d{2}/)?[^/]+\.html")
+_OURS = re.compile(r"(\d{4}/\d{2}/(\d{2}/)?|stories/|topics/)[^/]+\.html")
+_FOLDERS = ("[0-9][0-9][0-9][0-9]", "stories", "topics")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +78,17 @@ class _Month:
         return sum(len(d.stories) for d in self.digests)
 
 
-def build(digests: Iterable[Digest], site_dir: Path, params: SiteParams) -> list[Path]:
-    """Write the whole site for ``digests`` (one per day; a later one for a day wins)."""
+def build(
+    digests: Iterable[Digest],
+    site_dir: Path,
+    params: SiteParams,
+    merged: Mapping[int, int] | None = None,
+) -> list[Path]:
+    """Write the whole site for ``digests`` (one per day; a later one for a day wins).
+
+    ``merged`` maps a story an editor merged into another to the one that took
+    its articles: its page then redirects there.
+    """
     by_day = {d.day: d for d in digests}
     ordered = [by_day[day] for day in sorted(by_day)]
     out = _Output(Path(site_dir))
@@ -97,10 +108,15 @@ def build(digests: Iterable[Digest], site_dir: Path, params: SiteParams) -> list
         following = ordered[index + 1].day if index + 1 < len(ordered) else None
         days = {"previous": previous, "next": following}
         out.page(day_path(digest.day), "day.html", common, _day(digest, params, **days))
-        for group in groups(digest):
-            for story in group.stories:
-                path = story_path(digest.day, story.id)
-                out.page(path, "story.html", common, _story(digest, story, group.key, params))
+        for story in digest.stories:
+            out.redirect(day_story_path(digest.day, story.id), story_path(story), story.headline)
+    pages = stories.collect(ordered)
+    moved = stories.redirects(pages, merged or {})
+    for page in pages.values():
+        if page.id in moved:
+            out.redirect(page.path, moved[page.id], page.story.headline)
+        else:
+            out.page(page.path, "story.html", common, _story(page, params))
     if ordered:
         home = _day(ordered[-1], params, previous=None, next=None)
         previous = ordered[-2].day if len(ordered) > 1 else None
@@ -137,15 +153,18 @@ def _day(digest: Digest, params: SiteParams, **days: date | None) -> dict[str, A
     }
 
 
-def _story(digest: Digest, story: RankedStory, key: str, params: SiteParams) -> dict[str, Any]:
+def _story(page: stories.StoryPage, params: SiteParams) -> dict[str, Any]:
+    story = page.story
+    key = "pinned" if story.status == "pinned" else story.section
     return {
-        "digest": digest,
+        "digest": page.digest,
         "story": story,
+        "page": page,
         "group_key": key,
         "group_title": section_title(key),
         "section": section_title(story.section),
         "nav": "story",
-        "canonical": params.absolute(story_path(digest.day, story.id)),
+        "canonical": params.absolute(page.path),
     }
 
 
@@ -178,7 +197,7 @@ def _sitemap(
 ) -> bytes:
     """Every page with its day as lastmod; absolute with a ``base_url``, else site paths."""
     lastmod = {day_path(d.day): d.day for d in ordered}
-    lastmod.update({story_path(d.day, s.id): d.day for d in ordered for s in d.stories})
+    lastmod.update({story_path(s): d.day for d in ordered for s in d.stories})
     lastmod.update({month_path(m.year, m.month): m.digests[-1].day for m in months})
     if ordered:
         lastmod["index.html"] = lastmod["archive.html"] = ordered[-1].day
@@ -208,6 +227,12 @@ class _Output:
         self.pages.append(path)
         self.file(path, text.encode("utf-8"))
 
+    def redirect(self, path: str, target: str, title: str) -> None:
+        """A page that sends readers (and crawlers, by its canonical link) to ``target``."""
+        to = posixpath.relpath(target, posixpath.dirname(path) or ".")
+        text = environment().get_template("redirect.html").render(target=to, title=title)
+        self.file(path, text.encode("utf-8"))
+
     def file(self, path: str, data: bytes) -> None:
         target = self.root / path
         write_atomic(target, data)
@@ -216,7 +241,7 @@ class _Output:
     def prune(self) -> None:
         """Remove our day, story and month pages that this build did not produce."""
         keep = set(self.paths)
-        for year in self.root.glob("[0-9][0-9][0-9][0-9]"):
+        for year in (f for pattern in _FOLDERS for f in self.root.glob(pattern) if f.is_dir()):
             for path in sorted(year.rglob("*.html")):
                 relative = path.relative_to(self.root).as_posix()
                 if _OURS.fullmatch(relative) and path not in keep:

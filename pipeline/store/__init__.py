@@ -19,6 +19,7 @@ from ..errors import StoreError
 from .articles import Articles
 from .decisions import Decisions
 from .digests import Digests
+from .editions import Editions
 from .editorial import Editorial
 from .migrations import migrations
 from .sources import Sources
@@ -38,6 +39,7 @@ class Store:
         self.stories = Stories(db)
         self.decisions = Decisions(db)
         self.digests = Digests(db)
+        self.editions = Editions(db)
         self.editorial = Editorial(db, self.stories, self.decisions)
 
     @classmethod

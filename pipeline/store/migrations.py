@@ -181,3 +181,47 @@ def m003_review(db: Database) -> None:
     )
     db.execute("update stories set generated_section = section where generated_section is null")
     db.table("decisions").create_index(["story_id", "at"])
+
+
+@migrations()
+def m005_living_stories(db: Database) -> None:
+    """What living stories and topics need.
+
+    ``editions`` records, per published day, each story it carried, as "new"
+    or "update", and the member articles it had then: what a later digest
+    compares against to carry only what moved. ``stories.slug`` fixes the
+    permanent page's name at first publication, so a later headline edit
+    never moves it. ``entities`` are the organisations, people, models,
+    papers and concepts found in stories (an editor's rename, merge or hide
+    is kept in ``name``, ``merged_into`` and ``hidden``), ``entity_aliases``
+    the names that find them and ``story_entities`` the links.
+    """
+    db.table("editions").create(
+        {"date": str, "story_id": int, "edition": str, "article_ids": str},
+        pk=("date", "story_id"),
+    )
+    db.table("editions").create_index(["story_id", "date"])
+    db.table("stories").add_column("slug", str)
+    db.table("entities").create(
+        {
+            "id": int,
+            "key": str,
+            "kind": str,
+            "name": str,
+            "slug": str,
+            "hidden": int,
+            "merged_into": int,
+            "renamed": int,
+        },
+        pk="id",
+        not_null={"key", "kind", "name", "slug"},
+        defaults={"hidden": 0, "renamed": 0},
+    )
+    db.table("entities").create_index(["key"], unique=True)
+    db.table("entities").create_index(["slug"], unique=True)
+    db.table("story_entities").create(
+        {"story_id": int, "entity_id": int, "mentions": int},
+        pk=("story_id", "entity_id"),
+        foreign_keys=[("entity_id", "entities", "id")],
+    )
+    db.table("story_entities").create_index(["entity_id"])

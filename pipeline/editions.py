@@ -1,0 +1,124 @@
+"""Living stories: is a story new today, an update, or unchanged since a digest carried it?
+
+A story keeps its id and one permanent page for its whole life, and readers
+of consecutive digests should never meet it twice unless it moved. So a
+candidate for day D is compared with every article that digests before D
+published (``published``, article id → first day):
+
+- none of its articles was published: it is **new**;
+- some were, and a source (an outlet) joined since: it is an **update**,
+  first published on the earliest of those days, and ``new_sources`` are the
+  numbers of the sources none of whose articles was published before;
+- some were and no source joined: it is **unchanged** and left out, unless
+  an editor pinned it (then it is an update with nothing new).
+
+Comparing articles rather than story ids keeps this right across editors'
+merges and splits: a story merged with a published one is an update of it,
+and the part split off a published story is not news again by itself.
+
+An update's "What's new" is 1 to 3 sentences from the new sources only,
+preferring what the earlier sources did not state, each citing only new
+sources (the digest's numbering).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlsplit
+
+from slugify import slugify
+
+from . import summarize
+from .models import NEW, UPDATE, Article, Citation, Summary, SummarySentence
+from .sentences import support
+
+WHATS_NEW_MAX = 3
+NOVEL_BELOW = 0.6  # a sentence the earlier sources support at least this much is not news
+SLUG_WORDS = 8
+PAPER_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "doi.org", "openreview.net"})
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """How one digest carries one story."""
+
+    kind: str  # NEW or UPDATE
+    first_published: date | None  # None for a new story
+    new_sources: tuple[int, ...]  # source numbers; empty for a new story
+
+
+def classify(
+    sources: Sequence[Citation], published: Mapping[int, date], pinned: bool = False
+) -> Edition | None:
+    """The story's edition, or None when an earlier digest carried it and nothing moved."""
+    seen = [published[a] for c in sources for a in c.article_ids if a in published]
+    if not seen:
+        return Edition(NEW, None, ())
+    joined = tuple(c.number for c in sources if not any(a in published for a in c.article_ids))
+    if not joined and not pinned:
+        return None
+    return Edition(UPDATE, min(seen), joined)
+
+
+def new_members(
+    members: Sequence[Article], sources: Sequence[Citation], edition: Edition
+) -> list[Article]:
+    """The articles of the sources that joined since the story was last carried."""
+    wanted = {a for c in sources if c.number in edition.new_sources for a in c.article_ids}
+    return [a for a in members if a.id in wanted]
+
+
+def whats_new(
+    members: Sequence[Article], summary: Summary, edition: Edition
+) -> tuple[SummarySentence, ...]:
+    """Up to three sentences of the new sources, each citing only them; empty for a new story."""
+    fresh = new_members(members, summary.sources, edition)
+    if edition.kind != UPDATE or not fresh:
+        return ()
+    texts = summarize.source_texts(members, summary.sources)
+    earlier = "\n".join(t for n, t in texts.items() if n not in edition.new_sources)
+    own = summarize.summarize(fresh)
+    numbers = _renumber(own.sources, summary.sources)
+    scored: list[tuple[float, int, SummarySentence]] = []
+    seen: set[str] = set()
+    for position, sentence in enumerate(own.sentences):
+        cites = sorted(
+            {numbers[n] for n in sentence.citations if numbers.get(n) in edition.new_sources}
+        )
+        key = sentence.text.casefold()
+        if not cites or key in seen:
+            continue
+        seen.add(key)
+        stated = support(sentence.text, earlier) if earlier else 0.0
+        scored.append((stated, position, SummarySentence(sentence.text, tuple(cites))))
+    novel = [s for s in scored if s[0] < NOVEL_BELOW] or sorted(scored)[:1]
+    chosen = sorted(sorted(novel)[:WHATS_NEW_MAX], key=lambda s: s[1])
+    return tuple(s[2] for s in chosen)
+
+
+def primary_sources(members: Sequence[Article], sources: Sequence[Citation]) -> tuple[int, ...]:
+    """Sources that are papers (arXiv, DOI, OpenReview) or that other sources link to."""
+    by_id = {a.id: a for a in members}
+    numbers = []
+    for citation in sources:
+        own = [by_id[a] for a in citation.article_ids if a in by_id]
+        addresses = {u for a in own for u in (a.url, a.canonical_url) if u}
+        others = {link for a in members if a.id not in citation.article_ids for link in a.links}
+        paper = any(urlsplit(u).hostname in PAPER_HOSTS for u in addresses)
+        if paper or addresses & others:
+            numbers.append(citation.number)
+    return tuple(numbers)
+
+
+def page_slug(headline: str, story_id: int) -> str:
+    """The permanent page's name: ``<id>-<first words of the headline>``, ASCII, lower case."""
+    words = slugify(headline, max_length=80, word_boundary=True).split("-")[:SLUG_WORDS]
+    return "-".join([str(story_id), *(w for w in words if w)])
+
+
+def _renumber(own: Sequence[Citation], story: Sequence[Citation]) -> dict[int, int]:
+    """A sub-summary's source numbers → the story's, matched through their articles."""
+    by_article = {a: c.number for c in story for a in c.article_ids}
+    return {c.number: by_article[a] for c in own for a in c.article_ids[:1] if a in by_article}
