@@ -30,6 +30,7 @@ from . import (
     dedupe,
     digest,
     editions,
+    entities,
     extract,
     feeds,
     llm,
@@ -471,6 +472,16 @@ def summarize_stories(store: Store, settings: Settings) -> StageReport:
     return StageReport(stage="summarize", processed=len(stale))
 
 
+def link_entities(store: Store) -> StageReport:
+    """Find the entities of every story whose membership changed, and link them."""
+    stale = store.stories.needing_entities()
+    known = entities.gazetteer()
+    for story, key in stale:
+        mentions = entities.recognise(store.articles.get_many(story.article_ids), known)
+        store.entities.link(story.id, [(m, entities.topic_slug(m.entity)) for m in mentions], key)
+    return StageReport(stage="entities", processed=len(stale))
+
+
 def rebuild_stories(store: Store, settings: Settings) -> StageReport:
     """Re-cluster every article from scratch, honouring editors' constraints and keeping ids."""
     articles = sorted(store.articles.all(), key=lambda a: a.time_order)
@@ -519,6 +530,7 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
     by what joined (see ``editions``).
     """
     summarize_stories(store, settings)
+    link_entities(store)
     digest_params = params.for_digest(settings, limit)
     start, end = digest.window(day, digest_params)
     rank_params = params.for_rank(settings)
@@ -526,6 +538,7 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
     published = store.editions.published_before(day)
     active = store.stories.active_between(start, end)
     slugs = store.editions.slugs(s.id for s in active)
+    topics = store.entities.topics_of(s.id for s in active)
     candidates: list[RankedStory] = []
     scores: dict[int, tuple[float, str, bool]] = {}
     for story in active:
@@ -567,6 +580,7 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
                 whats_new=editions.whats_new(members, summary, edition),
                 url=paths.story_page(slug),
                 primary_sources=editions.primary_sources(members, summary.sources),
+                topics=topics.get(story.id, ()),
             )
         )
     store.stories.set_scores(scores)
@@ -577,6 +591,7 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
         Path(settings.site_dir),
         params.for_site(settings),
         store.editions.merged(),
+        store.entities.catalogue(),
     )
     store.digests.record_built(day, [s.id for s in chosen.stories], _now())
     store.editions.record(
@@ -650,7 +665,7 @@ def update_stories(
         clustered = rebuild_stories(store, settings)
     else:
         clustered = process_new(store, settings, features)
-    return [clustered, summarize_stories(store, settings)]
+    return [clustered, summarize_stories(store, settings), link_entities(store)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,6 +159,8 @@ def test_layout_pages_exist_and_nothing_needs_javascript(built):
         "style.css",
         "2024/11/index.html",
         "2024/12/index.html",
+        "topics/index.html",
+        "graph.json",
     }
     for digest in digests:
         expected.add(site.day_path(digest.day))

@@ -38,6 +38,14 @@ def day_story_path(day: date, story_id: int) -> str:
     return f"{day:%Y/%m/%d}/story-{story_id}.html"
 
 
+def topic_path(slug: str) -> str:
+    """Site path of a topic's page."""
+    return f"topics/{slug}.html"
+
+
+TOPICS_INDEX = "topics/index.html"
+
+
 def month_path(year: int, month: int) -> str:
     """Site path of a month's archive page."""
     return f"{year:04d}/{month:02d}/index.html"

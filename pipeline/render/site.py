@@ -9,7 +9,10 @@ does not resolve folders)::
     YYYY/MM/index.html          a month: its days and their top stories
     YYYY/MM/DD/index.html       a day's digest; updates are marked as such
     YYYY/MM/DD/story-ID.html    redirect to the story's permanent page (older links)
-    stories/ID-SLUG.html        a story's one permanent page, with its timeline
+    stories/ID-SLUG.html        a story's one permanent page, with its timeline and topics
+    topics/index.html           every topic, most covered first
+    topics/SLUG.html            a topic: its stories in date order, its neighbourhood
+    graph.json                  the same stories and topics as nodes and edges
     feed.xml  sitemap.xml  style.css
 
 A story carried on several days has one page (see ``stories``), linked from
@@ -22,6 +25,7 @@ from a rebuilt day) are removed. Nothing else in the folder is touched.
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,11 +37,12 @@ from urllib.parse import urlsplit
 
 from ..digest import groups, section_title
 from ..errors import ConfigError
-from ..models import Digest, RankedStory
+from ..models import Digest, RankedStory, Topics
 from . import atom, stories
+from . import topics as topic_pages
 from .env import TEMPLATES, environment
 from .files import write_atomic
-from .paths import day_path, day_story_path, month_path, story_path
+from .paths import TOPICS_INDEX, day_path, day_story_path, month_path, story_path, topic_path
 
 _OURS = re.compile(r"(\d{4}/\d{2}/(\d{2}/)?|stories/|topics/)[^/]+\.html")
 _FOLDERS = ("[0-9][0-9][0-9][0-9]", "stories", "topics")
@@ -83,12 +88,15 @@ def build(
     site_dir: Path,
     params: SiteParams,
     merged: Mapping[int, int] | None = None,
+    topics: Topics | None = None,
 ) -> list[Path]:
     """Write the whole site for ``digests`` (one per day; a later one for a day wins).
 
     ``merged`` maps a story an editor merged into another to the one that took
-    its articles: its page then redirects there.
+    its articles: its page then redirects there. ``topics`` names the topics
+    the stories list (a hidden one is left out, a merged one redirects).
     """
+    topics = topics or Topics()
     by_day = {d.day: d for d in digests}
     ordered = [by_day[day] for day in sorted(by_day)]
     out = _Output(Path(site_dir))
@@ -112,11 +120,16 @@ def build(
             out.redirect(day_story_path(digest.day, story.id), story_path(story), story.headline)
     pages = stories.collect(ordered)
     moved = stories.redirects(pages, merged or {})
+    about = topic_pages.story_topics(pages, topics)
     for page in pages.values():
         if page.id in moved:
             out.redirect(page.path, moved[page.id], page.story.headline)
         else:
-            out.page(page.path, "story.html", common, _story(page, params))
+            context = {**_story(page, params), "topics": about[page.id]}
+            out.page(page.path, "story.html", common, context)
+    _topics(
+        out, common, pages, topics, {s: t for s, t in (merged or {}).items() if s in moved}, params
+    )
     if ordered:
         home = _day(ordered[-1], params, previous=None, next=None)
         previous = ordered[-2].day if len(ordered) > 1 else None
@@ -139,6 +152,33 @@ def build(
     out.file("style.css", style)
     out.prune()
     return out.paths
+
+
+def _topics(
+    out: _Output,
+    common: dict[str, Any],
+    pages: Mapping[int, stories.StoryPage],
+    topics: Topics,
+    moved: Mapping[int, int],
+    params: SiteParams,
+) -> None:
+    """Topic pages, redirects of merged topics, the topics index and ``graph.json``."""
+    by_topic = topic_pages.collect(pages, topics)
+    for topic_page in by_topic.values():
+        context = {
+            "page": topic_page,
+            "nav": "topics",
+            "canonical": params.absolute(topic_page.path),
+        }
+        out.page(topic_page.path, "topic.html", common, context)
+    for old, new in topics.moved.items():
+        if new in by_topic and old not in by_topic:
+            out.redirect(topic_path(old), topic_path(new), by_topic[new].topic.name)
+    listing = sorted(by_topic.values(), key=lambda t: (-len(t.stories), t.topic.name.casefold()))
+    context = {"pages": listing, "nav": "topics", "canonical": params.absolute(TOPICS_INDEX)}
+    out.page(TOPICS_INDEX, "topics.html", common, context)
+    data = topic_pages.graph(pages, by_topic, topics, moved)
+    out.file("graph.json", (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
 
 
 def _day(digest: Digest, params: SiteParams, **days: date | None) -> dict[str, Any]:

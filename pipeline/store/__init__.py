@@ -21,6 +21,7 @@ from .decisions import Decisions
 from .digests import Digests
 from .editions import Editions
 from .editorial import Editorial
+from .entities import Entities
 from .migrations import migrations
 from .sources import Sources
 from .stories import Stories
@@ -40,6 +41,7 @@ class Store:
         self.decisions = Decisions(db)
         self.digests = Digests(db)
         self.editions = Editions(db)
+        self.entities = Entities(db)
         self.editorial = Editorial(db, self.stories, self.decisions)
 
     @classmethod

@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from .convert import to_json
+from .convert import follow_chains, to_json
 
 
 class Editions:
@@ -73,17 +73,8 @@ class Editions:
 
     def merged(self) -> dict[int, int]:
         """Story id → the story now holding its articles, following chains of merges."""
-        pointers = {
-            int(a): int(b)
-            for a, b in self.db.execute(
+        return follow_chains(
+            self.db.execute(
                 "select id, merged_into from stories where merged_into is not null"
             ).fetchall()
-        }
-        resolved = {}
-        for start in pointers:
-            seen, target = {start}, pointers[start]
-            while target in pointers and pointers[target] not in seen:
-                seen.add(target)
-                target = pointers[target]
-            resolved[start] = target
-        return resolved
+        )

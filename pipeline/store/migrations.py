@@ -202,6 +202,7 @@ def m005_living_stories(db: Database) -> None:
     )
     db.table("editions").create_index(["story_id", "date"])
     db.table("stories").add_column("slug", str)
+    db.table("stories").add_column("entities_key", str)  # members_key when entities were found
     db.table("entities").create(
         {
             "id": int,

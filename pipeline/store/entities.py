@@ -1,0 +1,141 @@
+"""The ``entities`` and ``story_entities`` tables: what stories are about, and editors' say on it.
+
+Recognition upserts entities by ``key`` and replaces one story's links; it
+never touches what an editor decided: a renamed entity keeps its name, a
+hidden one stays hidden, a merged one points at the entity that took it
+(``merged_into``), and its slug (the topic page's name) never changes, so a
+published topic link never breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from ..models import Mention, Topic, Topics
+from .convert import follow_chains
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRecord:
+    """An entity as the editors' desk lists it."""
+
+    id: int
+    key: str
+    kind: str
+    name: str
+    slug: str
+    hidden: bool
+    merged_into: int | None
+    stories: int
+
+
+class Entities:
+    """Entities, their links to stories, and editors' renames, merges and hides."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def link(
+        self, story_id: int, mentions: Sequence[tuple[Mention, str]], members_key: str
+    ) -> None:
+        """Replace the story's links with ``mentions`` (each with the slug a new entity gets),
+        creating entities met for the first time."""
+        with self.db.atomic():
+            self.db.execute("delete from story_entities where story_id = ?", [story_id])
+            for mention, slug in mentions:
+                entity_id = self._ensure(mention, slug)
+                self.db.execute(
+                    "insert or replace into story_entities (story_id, entity_id, mentions) "
+                    "values (?, ?, ?)",
+                    [story_id, entity_id, mention.count],
+                )
+            self.db.execute(
+                "update stories set entities_key = ? where id = ?", [members_key, story_id]
+            )
+
+    def _ensure(self, mention: Mention, base: str) -> int:
+        entity = mention.entity
+        row = self.db.execute("select id from entities where key = ?", [entity.key]).fetchone()
+        if row is not None:
+            return int(row[0])
+        slug = base
+        taken = {
+            r[0]
+            for r in self.db.execute("select slug from entities where slug like ?", [base + "%"])
+        }
+        number = 2
+        while slug in taken:
+            slug, number = f"{base}-{number}", number + 1
+        cursor = self.db.execute(
+            "insert into entities (key, kind, name, slug) values (?, ?, ?, ?)",
+            [entity.key, entity.kind, entity.name, slug],
+        )
+        return int(cursor.lastrowid or 0)
+
+    def topics_of(self, story_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+        """Story id → slugs of its visible topics (merges followed), most mentioned first."""
+        ids = list(story_ids)
+        if not ids:
+            return {}
+        final = self._final()
+        hidden = {i for (i,) in self.db.execute("select id from entities where hidden = 1")}
+        slugs = dict(self.db.execute("select id, slug from entities").fetchall())
+        marks = ",".join("?" * len(ids))
+        found: dict[int, dict[str, int]] = {}
+        rows = self.db.execute(
+            f"select story_id, entity_id, mentions from story_entities where story_id in ({marks})",
+            ids,
+        )
+        for story_id, entity_id, mentions in rows.fetchall():
+            target = final.get(entity_id, entity_id)
+            if target in hidden or entity_id in hidden:
+                continue
+            counts = found.setdefault(story_id, {})
+            counts[slugs[target]] = counts.get(slugs[target], 0) + mentions
+        return {s: tuple(sorted(c, key=lambda slug: (-c[slug], slug))) for s, c in found.items()}
+
+    def catalogue(self) -> Topics:
+        """Every visible topic, and merged slugs with the slug that took them."""
+        rows = self.db.execute("select id, slug, name, kind, hidden from entities").fetchall()
+        by_id = {i: (slug, hidden) for i, slug, _, _, hidden in rows}
+        final = self._final()
+        topics = {
+            slug: Topic(slug, name, kind)
+            for i, slug, name, kind, hidden in rows
+            if not hidden and i not in final
+        }
+        moved = {by_id[i][0]: by_id[t][0] for i, t in final.items() if not by_id[t][1]}
+        return Topics(topics, moved)
+
+    def records(self) -> list[EntityRecord]:
+        """Every entity with its story count, most linked first."""
+        rows = self.db.execute(
+            "select e.id, e.key, e.kind, e.name, e.slug, e.hidden, e.merged_into, "
+            "count(se.story_id) from entities e left join story_entities se on se.entity_id = e.id "
+            "group by e.id order by count(se.story_id) desc, e.name"
+        ).fetchall()
+        return [EntityRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
+
+    def record(self, entity_id: int) -> EntityRecord | None:
+        return next((r for r in self.records() if r.id == entity_id), None)
+
+    def rename(self, entity_id: int, name: str) -> None:
+        self.db.execute("update entities set name = ?, renamed = 1 where id = ?", [name, entity_id])
+
+    def set_hidden(self, entity_id: int, hidden: bool) -> None:
+        self.db.execute("update entities set hidden = ? where id = ?", [int(hidden), entity_id])
+
+    def merge(self, from_id: int, into_id: int) -> None:
+        """Point ``from_id`` at ``into_id``; its stories count for the other one from now on."""
+        self.db.execute("update entities set merged_into = ? where id = ?", [into_id, from_id])
+
+    def _final(self) -> dict[int, int]:
+        """Merged entity id → the entity that finally holds it."""
+        return follow_chains(
+            self.db.execute(
+                "select id, merged_into from entities where merged_into is not null"
+            ).fetchall()
+        )
