@@ -46,7 +46,9 @@ _NAME = re.compile(
     r"(?<![\w-])([A-Z][\w&.]*[\w&](?:['’]s)?|[A-Z])"
     r"((?:[ \t]+(?:[A-Z][\w&.-]*[\w&]|\d(?:\.\d)?[A-Za-z]?|\d\d?)(?:['’]s)?)*)(?![\w.-]?\w)"
 )
-_POSSESSIVE = re.compile(r"['’]s$")
+_POSSESSIVE = re.compile(r"['’]s\b")
+_UNIT = re.compile(r"\d[ \t]+$")
+_PLACE_BEFORE = re.compile(r"\b(?:in|from)[ \t]+$")
 _LEADING = frozenset(
     [
         "The",
@@ -175,36 +177,38 @@ def gazetteer(path: Path = GAZETTEER) -> Gazetteer:
 
 
 def recognise(members: Sequence[Article], known: Gazetteer | None = None) -> tuple[Mention, ...]:
-    """The entities a story is about, most mentioned first (ties by key)."""
+    """The entities a story is about, most mentioned first (ties by key).
+
+    A possessive mention ("Anthropic's Claude 3.5 Sonnet") names the owner of
+    something else: it makes a headline's subject but does not count as a
+    mention, so a company is not a topic of every story about a rival's product.
+    """
     known = known or gazetteer()
     counts: dict[Entity, int] = {}
     outlets: dict[Entity, set[str]] = {}
     titled: set[Entity] = set()
     weak: dict[Entity, int] = {}
+    places: set[Entity] = set()
     skip = {a.outlet.casefold().removeprefix("the ").strip() for a in members}
     story = "\n".join(t for a in members for t in (a.title, a.body))
     for article in members:
         outlet = article.outlet.casefold()
-        for part, text in (("title", article.title), ("body", article.body)):
-            for entity, is_weak in _known(text, known):
+        links = " ".join([article.url, *article.links])
+        for part, text in (("title", article.title), ("body", article.body), ("links", links)):
+            found = [*_known(text, known), *_papers(text)]
+            if part != "links":
+                found += _names(text, known, skip, story, places)
+            for entity, is_weak, possessive in found:
                 if is_weak:
                     weak[entity] = weak.get(entity, 0) + 1
                     continue
-                counts[entity] = counts.get(entity, 0) + 1
-                outlets.setdefault(entity, set()).add(outlet)
+                counts.setdefault(entity, 0)
+                outlets.setdefault(entity, set())
                 if part == "title":
                     titled.add(entity)
-            for entity in _papers(text):
-                counts[entity] = counts.get(entity, 0) + 1
-                outlets.setdefault(entity, set()).add(outlet)
-            for name in _names(text, known, skip, story):
-                counts[name] = counts.get(name, 0) + 1
-                outlets.setdefault(name, set()).add(outlet)
-                if part == "title":
-                    titled.add(name)
-        for entity in _papers(" ".join([article.url, *article.links])):
-            counts[entity] = counts.get(entity, 0) + 1
-            outlets.setdefault(entity, set()).add(outlet)
+                if not possessive:
+                    counts[entity] += 1
+                    outlets[entity].add(outlet)
     for entity, extra in weak.items():
         if entity in counts:
             counts[entity] += extra
@@ -213,11 +217,11 @@ def recognise(members: Sequence[Article], known: Gazetteer | None = None) -> tup
         outlets[whole] |= outlets.pop(short)
         if short in titled:
             titled.add(whole)
-    single = len({a.outlet.casefold() for a in members}) == 1
+    size = len({a.outlet.casefold() for a in members})
     mentions = [
         Mention(e, n, len(outlets[e]), e in titled)
         for e, n in counts.items()
-        if _linked(e, n, len(outlets[e]), e in titled, single)
+        if e not in places and _linked(e, n, len(outlets[e]), e in titled, size)
     ]
     return tuple(sorted(mentions, key=lambda m: (-m.count, m.entity.key)))
 
@@ -262,13 +266,18 @@ def topic_slug(entity: Entity) -> str:
     return slugify(entity.name) or slugify(entity.key)
 
 
-def _linked(entity: Entity, count: int, outlets: int, titled: bool, single: bool) -> bool:
-    """Named by two outlets, or in a headline; in a one-outlet story, also twice in its text."""
-    if entity.kind == "name":
-        return outlets >= 2
+def _linked(entity: Entity, count: int, outlets: int, titled: bool, size: int) -> bool:
+    """In a headline, or named by half the story's outlets (two at least) and three times;
+    a one-outlet story's topics are in its headline or named twice in its text."""
     if entity.kind == "concept" and count < 2:
         return False
-    return titled or outlets >= 2 or single and count >= 2
+    if entity.kind == "name":
+        return outlets >= max(2, -(-size // 2))
+    if titled:
+        return True
+    if size == 1:
+        return count >= 2
+    return outlets >= max(2, -(-size // 2)) and count >= 3
 
 
 def _aliases(items: Iterable[Any]) -> Iterable[tuple[str, bool]]:
@@ -280,7 +289,7 @@ def _aliases(items: Iterable[Any]) -> Iterable[tuple[str, bool]]:
             yield str(item), False
 
 
-def _known(text: str, known: Gazetteer) -> Iterable[tuple[Entity, bool]]:
+def _known(text: str, known: Gazetteer) -> Iterable[tuple[Entity, bool, bool]]:
     """Known aliases in ``text``: at word boundaries, the longest where matches overlap."""
     found: list[tuple[int, int, _Alias]] = []
     for automaton, haystack in ((known.cased, text), (known.folded, text.casefold())):
@@ -294,7 +303,7 @@ def _known(text: str, known: Gazetteer) -> Iterable[tuple[Entity, bool]]:
     for start, end, alias in sorted(found, key=lambda f: (f[0], -(f[1] - f[0]))):
         if start >= taken:
             taken = end
-            yield alias.entity, alias.weak
+            yield alias.entity, alias.weak, _POSSESSIVE.match(text, end) is not None
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
@@ -305,21 +314,34 @@ def _bounded(text: str, start: int, end: int) -> bool:
     )
 
 
-def _papers(text: str) -> Iterable[Entity]:
+def _papers(text: str) -> Iterable[tuple[Entity, bool, bool]]:
     for match in _ARXIV.finditer(text):
         number = match.group(1)
-        yield Entity(f"arxiv:{number}", "paper", f"arXiv:{number}")
+        yield Entity(f"arxiv:{number}", "paper", f"arXiv:{number}"), False, False
 
 
-def _names(text: str, known: Gazetteer, outlets: set[str], story: str) -> Iterable[Entity]:
-    """Capitalised names not in the gazetteer, not an outlet's, not all common words."""
+def _names(
+    text: str, known: Gazetteer, outlets: set[str], story: str, places: set[Entity]
+) -> list[tuple[Entity, bool, bool]]:
+    """Capitalised names not in the gazetteer, not an outlet's, not all common words.
+
+    A name after a number is a unit ("67 INT8 TOPS"); one after "in"/"from" or
+    before "-based" is a place ("Lisbon-based"): places are collected in
+    ``places`` and not linked.
+    """
+    found = []
     for match in _NAME.finditer(text):
         run = (match.group(1) + match.group(2)).split()
         cut = next((i + 1 for i, w in enumerate(run) if _POSSESSIVE.search(w)), len(run))
         for words in (run[:cut], run[cut:]):  # "Lisbon's Aurelian AI": two names
-            found = _name(words, known, outlets, story)
-            if found is not None:
-                yield found
+            entity = _name(words, known, outlets, story)
+            before = text[max(0, match.start() - 8) : match.start()]
+            if entity is None or _UNIT.search(before):
+                continue
+            if _PLACE_BEFORE.search(before) or text.startswith("-based", match.end()):
+                places.add(entity)
+            found.append((entity, False, bool(_POSSESSIVE.search(words[-1]))))
+    return found
 
 
 def _name(words: list[str], known: Gazetteer, outlets: set[str], story: str) -> Entity | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from pipeline import demo, run
 from pipeline.mail import SendReport
@@ -110,3 +111,29 @@ def test_send_delivers_once_unless_forced_and_preview_writes_eml(published, tmp_
     assert message["List-Unsubscribe"]
     preview = run.send_day(store, settings, DAY, preview=tmp_path / "day.eml")
     assert preview == tmp_path / "day.eml" and b"Subject:" in preview.read_bytes()
+
+
+def test_topic_links_on_the_demo_corpus_are_precise(published):
+    """Precision of story→topic links against the hand-labelled answer file (floor 0.95)."""
+    store, _, _ = published
+    labels = yaml.safe_load((Path(__file__).parent / "fixtures/topic_links.yaml").read_text())
+    paths: dict[str, set[str]] = {}
+    for key in demo.answer_key():
+        if key.story:
+            paths.setdefault(key.story, set()).add(key.path)
+    by_path = {
+        urlsplit(a.url).path: a.story_id for a in store.articles.all() if a.story_id is not None
+    }
+    catalogue = store.entities.catalogue()
+    linked = right = 0
+    for name, label in labels.items():
+        story_id = max(
+            {by_path[p] for p in paths[name] if p in by_path},
+            key=lambda s: sum(by_path.get(p) == s for p in paths[name]),
+        )
+        names = {catalogue.topics[s].name for s in store.entities.topics_of([story_id])[story_id]}
+        assert not names & set(label["not_about"]), name
+        linked += len(names)
+        right += len(names & set(label["about"]))
+    assert linked >= 40  # the sample is big enough to mean something
+    assert right / linked >= 0.95
