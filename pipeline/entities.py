@@ -14,9 +14,10 @@ worse than a missing one, and editors can add what is missing by merging):
   kept only when two outlets of the story use them, when they are not an
   outlet's name and when not every word is a common English word.
 
-A story links to an entity when a headline names it or two outlets mention
-it (in a one-outlet story: when its text names it twice; a concept must
-always be named twice), so a passing mention does not make a topic.
+A story links to a paper it cites; to another entity when a headline names
+it, or when half its outlets (two at least) name it three times (in a
+one-outlet story: twice; a concept always twice), so a passing mention does
+not make a topic.
 """
 
 from __future__ import annotations
@@ -269,6 +270,8 @@ def topic_slug(entity: Entity) -> str:
 def _linked(entity: Entity, count: int, outlets: int, titled: bool, size: int) -> bool:
     """In a headline, or named by half the story's outlets (two at least) and three times;
     a one-outlet story's topics are in its headline or named twice in its text."""
+    if entity.kind == "paper":
+        return True  # an arXiv id names one paper: no mention of it is in passing
     if entity.kind == "concept" and count < 2:
         return False
     if entity.kind == "name":

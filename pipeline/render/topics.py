@@ -61,7 +61,9 @@ def collect(pages: Mapping[int, StoryPage], topics: Topics) -> dict[str, TopicPa
         shared: Counter[str] = Counter()
         for page in stories:
             shared.update(t.slug for t in about[page.id] if t.slug != slug)
-        ranked = sorted(shared.items(), key=lambda item: (-item[1], topics.topics[item[0]].name))
+        ranked = sorted(
+            shared.items(), key=lambda item: (-item[1], topics.topics[item[0]].name.casefold())
+        )
         result[slug] = TopicPage(
             topic=topics.topics[slug],
             path=topic_path(slug),

@@ -1,0 +1,174 @@
+"""Entities and topics: recognition rules, the store's links and editors' decisions,
+topic pages with their neighbourhood, and graph.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import lxml.html
+
+from pipeline import entities
+from pipeline.models import Digest, Entity, Mention, Topic, Topics
+from pipeline.render import SiteParams
+from pipeline.render.site import build
+from tests.conftest import make_article
+from tests.test_digest import make_story
+
+
+def names(members):
+    return {m.entity.name for m in entities.recognise(members)}
+
+
+def test_aliases_merge_and_a_weak_alias_counts_only_beside_a_strong_one():
+    strong = make_article(
+        1,
+        "Frontier Signal",
+        "Claude 3 Opus fakes alignment",
+        text="Opus did it again. Opus, says the paper.",
+    )
+    other = make_article(
+        2,
+        "Meridian Wire",
+        "A paper on training",
+        text="The model Opus was tested. Claude 3 Opus complied.",
+    )
+    (mention,) = [
+        m for m in entities.recognise([strong, other]) if m.entity.name == "Claude 3 Opus"
+    ]
+    assert mention.count == 2 + 3 and mention.outlets == 2 and mention.in_title
+    alone = make_article(
+        3, "Bytewise", "Magnum opus", text="Opus is a codec. Opus is everywhere. Opus."
+    )
+    assert "Claude 3 Opus" not in names([alone])
+
+
+def test_papers_by_arxiv_id_in_text_or_link_without_version():
+    a = make_article(
+        1,
+        "PaperStream",
+        "Alignment faking in large language models",
+        text="See arXiv:2412.14093v2 for details.",
+    )
+    b = replace(
+        make_article(2, "Guardrail", "Reading the paper", text="A long read."),
+        links=("https://arxiv.org/abs/2412.14093",),
+    )
+    (paper,) = [m for m in entities.recognise([a, b]) if m.entity.kind == "paper"]
+    assert paper.entity == Entity("arxiv:2412.14093", "paper", "arXiv:2412.14093")
+    assert paper.outlets == 2
+    assert entities.topic_slug(paper.entity) == "arxiv-2412-14093"
+
+
+def test_unknown_names_need_two_outlets_and_are_not_outlets_places_or_common_words():
+    text = (
+        "Lisbon-based Quillmark raised money. Quillmark said Harborline Capital led the round. "
+        "Reading the filing, Meridian reporters found 67 INT8 TOPS. Research matters."
+    )
+    a = make_article(1, "Meridian Wire", "Quillmark raises $640 million", text=text)
+    b = make_article(
+        2,
+        "Ledgerline",
+        "Quillmark's round",
+        text="Harborline Capital and Quillmark. In Lisbon today.",
+    )
+    found = names([a, b])
+    assert {"Quillmark", "Harborline Capital"} <= found
+    assert not found & {"Lisbon", "Meridian", "INT8 TOPS", "Reading", "Research"}
+    assert "Harborline Capital" not in names([a])  # one outlet is not enough for an unknown name
+
+
+def test_possessive_owners_and_word_parts_are_not_mentions():
+    text = "Anthropic's Claude 3.5 Sonnet was the reference. A meta-analysis of results followed."
+    stories = [make_article(i, f"Outlet {i}", "Institutes test o1", text=text) for i in (1, 2, 3)]
+    found = names(stories)
+    assert "Claude 3.5 Sonnet" in found
+    assert "Anthropic" not in found and "Meta" not in found
+
+
+def test_store_links_survive_editors_rename_hide_and_merge(store):
+    store.db.table("stories").insert_all([{"id": 1}, {"id": 2}])
+    anthropic = Entity("organisation:anthropic", "organisation", "Anthropic")
+    claude = Entity("model:claude", "model", "Claude")
+    store.entities.link(
+        1,
+        [(Mention(anthropic, 5, 2, True), "anthropic"), (Mention(claude, 2, 2, False), "claude")],
+        "k1",
+    )
+    store.entities.link(2, [(Mention(claude, 4, 2, True), "claude")], "k2")
+    assert store.entities.topics_of([1, 2]) == {1: ("anthropic", "claude"), 2: ("claude",)}
+    ids = {r.name: r.id for r in store.entities.records()}
+    store.entities.rename(ids["Claude"], "Claude (model family)")
+    store.entities.link(2, [(Mention(claude, 4, 2, True), "claude")], "k3")  # re-recognised
+    assert store.entities.catalogue().topics["claude"].name == "Claude (model family)"
+    store.entities.merge(ids["Claude"], ids["Anthropic"])
+    catalogue = store.entities.catalogue()
+    assert catalogue.moved == {"claude": "anthropic"} and "claude" not in catalogue.topics
+    assert store.entities.topics_of([1, 2]) == {1: ("anthropic",), 2: ("anthropic",)}
+    store.entities.set_hidden(ids["Anthropic"], True)
+    assert store.entities.topics_of([1, 2]) == {}
+    assert store.entities.catalogue().topics == {}
+
+
+def test_a_new_entity_whose_slug_is_taken_gets_a_numbered_one(store):
+    store.db.table("stories").insert({"id": 1})
+    first = Mention(Entity("organisation:mercury", "organisation", "Mercury"), 2, 2, True)
+    second = Mention(Entity("name:mercury", "name", "Mercury"), 2, 2, True)
+    store.entities.link(1, [(first, "mercury"), (second, "mercury")], "k")
+    assert sorted(store.entities.catalogue().topics) == ["mercury", "mercury-2"]
+
+
+def test_topic_pages_list_stories_in_date_order_with_a_ranked_neighbourhood(tmp_path):
+    def day(n: int, *stories) -> Digest:
+        when = date(2024, 12, n)
+        return Digest(when, "UTC", datetime(2024, 12, n, 7, tzinfo=UTC), stories)
+
+    a = replace(
+        make_story(1, "Anthropic paper"), topics=("anthropic", "alignment-faking", "claude")
+    )
+    b = replace(make_story(2, "Claude update"), topics=("claude", "anthropic"))
+    c = replace(make_story(3, "Rival model"), topics=("claude", "hidden-one", "old-name"))
+    topics = Topics(
+        {
+            "anthropic": Topic("anthropic", "Anthropic", "organisation"),
+            "claude": Topic("claude", "Claude", "model"),
+            "alignment-faking": Topic("alignment-faking", "alignment faking", "concept"),
+            "new-name": Topic("new-name", "New name", "name"),
+        },
+        moved={"old-name": "new-name"},
+    )
+    build([day(17, b), day(18, a), day(19, c)], tmp_path, SiteParams(), topics=topics)
+    page = lxml.html.parse(str(tmp_path / "topics/claude.html")).getroot()
+    assert page.xpath("//ol[@class='topic-stories']//a/text()") == [
+        "Claude update",
+        "Anthropic paper",
+        "Rival model",
+    ]
+    related = page.xpath("//ul[@class='topic-list']/li")
+    assert [li.xpath("string(a)") for li in related] == [
+        "Anthropic",
+        "alignment faking",
+        "New name",
+    ]
+    assert "2 stories together" in related[0].text_content()
+    assert not (tmp_path / "topics/hidden-one.html").exists()
+    redirect = lxml.html.parse(str(tmp_path / "topics/old-name.html")).getroot()
+    assert redirect.xpath("//link[@rel='canonical']/@href") == ["new-name.html"]
+    index = lxml.html.parse(str(tmp_path / "topics/index.html")).getroot()
+    assert index.xpath("//ul[@class='topic-list']//a/text()")[0] == "Claude"
+    story = lxml.html.parse(str(tmp_path / "stories/1.html")).getroot()
+    assert story.xpath("//section[@class='topics']//a/@href") == [
+        "../topics/anthropic.html",
+        "../topics/alignment-faking.html",
+        "../topics/claude.html",
+    ]
+    graph = json.loads((tmp_path / "graph.json").read_text())
+    kinds = {n["id"]: n["type"] for n in graph["nodes"]}
+    assert kinds["story:1"] == "story" and kinds["topic:claude"] == "topic"
+    about = {(e["source"], e["target"]) for e in graph["edges"] if e["type"] == "about"}
+    assert ("story:3", "topic:new-name") in about and ("story:3", "topic:hidden-one") not in about
+    related_edges = {
+        (e["source"], e["target"]): e["weight"] for e in graph["edges"] if e["type"] == "related"
+    }
+    assert related_edges[("topic:anthropic", "topic:claude")] == 2
