@@ -55,7 +55,7 @@ from .models import (
     StageReport,
     Summary,
 )
-from .render import email, jsonout, paths
+from .render import email, jsonout, notes, paths
 from .store import Store
 
 LOGGER = logging.getLogger(__name__)
@@ -627,6 +627,16 @@ def build_every_day(store: Store, settings: Settings) -> list[BuildReport]:
             reports.append(build_day(store, settings, day))
         day += timedelta(days=1)
     return reports
+
+
+def export_notes(store: Store, settings: Settings, folder: Path) -> notes.NotesReport:
+    """Write every published story and topic as Markdown notes with wikilinks into ``folder``."""
+    return notes.export(
+        render.read_digests(Path(settings.digests_dir)),
+        store.entities.catalogue(),
+        store.editions.merged(),
+        Path(folder),
+    )
 
 
 def send_day(

@@ -172,3 +172,60 @@ def test_topic_pages_list_stories_in_date_order_with_a_ranked_neighbourhood(tmp_
         (e["source"], e["target"]): e["weight"] for e in graph["edges"] if e["type"] == "related"
     }
     assert related_edges[("topic:anthropic", "topic:claude")] == 2
+
+
+def test_export_notes_writes_linked_notes_once_and_updates_them_in_place(tmp_path):
+    import re
+
+    import frontmatter
+
+    from pipeline.render import notes
+
+    def day(n: int, *stories) -> Digest:
+        return Digest(date(2024, 12, n), "UTC", datetime(2024, 12, n, 7, tzinfo=UTC), stories)
+
+    a = replace(
+        make_story(1, "Anthropic paper"),
+        topics=("anthropic", "claude"),
+        url="stories/1-anthropic-paper.html",
+    )
+    b = replace(
+        make_story(2, "Claude update"), topics=("claude",), url="stories/2-claude-update.html"
+    )
+    topics = Topics(
+        {
+            "anthropic": Topic("anthropic", "Anthropic", "organisation"),
+            "claude": Topic("claude", "Claude", "model"),
+        }
+    )
+    vault = tmp_path / "vault"
+    (vault / "mine.md").parent.mkdir(parents=True)
+    (vault / "mine.md").write_text("my own note")
+    first = notes.export([day(17, a), day(18, b)], topics, {}, vault)
+    assert (first.written, first.unchanged, first.removed) == (4, 0, 0)
+    files = sorted(p.relative_to(vault).as_posix() for p in vault.rglob("*.md"))
+    assert files == [
+        "mine.md",
+        "stories/1-anthropic-paper.md",
+        "stories/2-claude-update.md",
+        "topics/anthropic.md",
+        "topics/claude.md",
+    ]
+    note = frontmatter.loads((vault / "stories/1-anthropic-paper.md").read_text())
+    assert note["type"] == "story" and note["id"] == 1 and note["topics"] == ["anthropic", "claude"]
+    assert note["first_published"] == "2024-12-17" and len(note["sources"]) == 2
+    for path in vault.rglob("*.md"):
+        for target in re.findall(r"\[\[([^|\]]+)", path.read_text()):
+            assert (vault / f"{target}.md").is_file(), (path, target)
+    claude = frontmatter.loads((vault / "topics/claude.md").read_text())
+    assert claude["stories"] == [1, 2] and "[[topics/anthropic|Anthropic]] (1)" in claude.content
+    again = notes.export([day(17, a), day(18, b)], topics, {}, vault)
+    assert (again.written, again.unchanged, again.removed) == (0, 4, 0)
+    renamed = replace(b, headline="Claude update, revised")  # same permanent page, same note
+    third = notes.export([day(17, a), day(18, renamed)], topics, {2: 1}, vault)
+    assert third.written == 2 and third.removed == 0  # the story note and the topic listing it
+    assert (
+        "Merged into [[stories/1-anthropic-paper|Anthropic paper]]"
+        in (vault / "stories/2-claude-update.md").read_text()
+    )
+    assert (vault / "mine.md").read_text() == "my own note"
