@@ -30,13 +30,14 @@ from urllib.parse import urlsplit
 
 from slugify import slugify
 
-from . import summarize
+from . import entities, summarize
 from .models import NEW, UPDATE, Article, Citation, Summary, SummarySentence
 from .sentences import support
 
 WHATS_NEW_MAX = 3
 NOVEL_BELOW = 0.6  # a sentence the earlier sources support at least this much is not news
 SLUG_WORDS = 8
+CORE_SHARE = 0.6  # a name in this share of a story's earlier headlines is its core
 PAPER_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "doi.org", "openreview.net"})
 
 
@@ -110,6 +111,30 @@ def primary_sources(members: Sequence[Article], sources: Sequence[Citation]) -> 
         if paper or addresses & others:
             numbers.append(citation.number)
     return tuple(numbers)
+
+
+def is_branch(fresh: Sequence[Article], earlier: Sequence[Article]) -> bool:
+    """Whether the articles that joined tell a new event of the same actors, not this story.
+
+    The core of a story is the specific things (models and products, papers,
+    other names; not organisations, people or concepts, which recur across
+    events) that nearly every earlier headline names. A continuation names
+    them all again; a branch (the same company's next product, a new paper of
+    the same lab) does not, and clustering on shared names may still have put
+    it here.
+    """
+    if not fresh or not earlier:
+        return False
+    known = entities.gazetteer()
+    kinds = {"model", "paper", "name"}
+    counts: dict[str, int] = {}
+    for article in earlier:
+        for key in entities.named(article, known, title_only=True):
+            if key.split(":", 1)[0] in kinds:
+                counts[key] = counts.get(key, 0) + 1
+    core = {k for k, n in counts.items() if n >= CORE_SHARE * len(earlier)}
+    mentioned = set().union(*(entities.named(a, known) for a in fresh))
+    return bool(core) and not core <= mentioned
 
 
 def page_slug(headline: str, story_id: int) -> str:

@@ -262,6 +262,14 @@ def _contains(words: list[str], part: list[str]) -> bool:
     return any(words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1))
 
 
+def named(article: Article, known: Gazetteer | None = None, title_only: bool = False) -> set[str]:
+    """Keys of every entity one article names, however briefly (no linking rules)."""
+    known = known or gazetteer()
+    text = article.title if title_only else f"{article.title}\n{article.body}"
+    found = [*_known(text, known), *_papers(text), *_names(text, known, set(), text, set())]
+    return {entity.key for entity, weak, _ in found if not weak}
+
+
 def topic_slug(entity: Entity) -> str:
     """The topic page's name: the entity's name as ASCII words (a paper: ``arxiv-2412-14093``)."""
     return slugify(entity.name) or slugify(entity.key)

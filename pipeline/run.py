@@ -17,7 +17,7 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -536,6 +536,9 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
     rank_params = params.for_rank(settings)
     tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
     published = store.editions.published_before(day)
+    if split_branches(store, start, end, published):
+        summarize_stories(store, settings)
+        link_entities(store)
     active = store.stories.active_between(start, end)
     slugs = store.editions.slugs(s.id for s in active)
     topics = store.entities.topics_of(s.id for s in active)
@@ -605,6 +608,36 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
     return BuildReport(
         day=day, digest=chosen, paths=tuple(paths_written), candidates=len(candidates)
     )
+
+
+def split_branches(
+    store: Store, start: datetime, end: datetime, published: Mapping[int, date]
+) -> int:
+    """Give a new event that clustering joined to a published story a story of its own.
+
+    When the articles that joined a published story name none of its core
+    (``editions.is_branch``: the same lab's next paper, the same company's
+    next product), they move to a new story, as an editor's split would, and
+    cannot-link constraints keep clustering from joining them again. Articles
+    an editor tied together are left alone. Returns how many stories split.
+    """
+    tied = {a for pair in store.decisions.constraints().must_link for a in pair}
+    split = 0
+    for story in store.stories.active_between(start, end):
+        members = store.articles.get_many(story.article_ids)
+        members = [a for a in members if a.when is None or _utc(a.when) < end]
+        earlier = [a for a in members if a.id in published]
+        fresh = [a for a in members if a.id not in published]
+        if not earlier or not fresh or tied & {a.id for a in fresh}:
+            continue
+        if editions.is_branch(fresh, earlier):
+            record = store.stories.record(story.id)
+            version = record.version if record else 1
+            moved = [a.id for a in fresh]
+            store.editorial.move("pipeline", story.id, version, moved, None, None, _now())
+            LOGGER.info("story %s: articles %s tell a new event, split off", story.id, moved)
+            split += 1
+    return split
 
 
 def _utc(moment: datetime) -> datetime:

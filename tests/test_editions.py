@@ -215,3 +215,43 @@ def test_one_permanent_page_with_timeline_and_redirects_for_old_and_merged_pages
     assert "is-update" in card.get("class")
     assert card.xpath("string(.//p[@class='updated'])") == "Updated · first reported 17 Dec"
     assert card.xpath(".//a[contains(@class, 'is-new')]/text()")[0].strip() == "Guardrail"
+
+
+def test_a_new_event_of_the_same_company_is_a_branch_not_an_update():
+    def article(i, outlet, title, text):
+        return make_article(i, outlet, title, text=text, published_at=T)
+
+    earlier = [
+        article(
+            1, "Aurora Wire", "Kavi Labs raises $40 million for Tolu 5", "Kavi Labs and Tolu 5."
+        ),
+        article(2, "Beacon Tech", "Tolu 5 maker Kavi Labs raises money", "Kavi Labs, Tolu 5."),
+    ]
+    continuation = [
+        article(3, "Cinder Weekly", "Tolu 5: what next", "Kavi Labs said Tolu 5 ships.")
+    ]
+    branch = [
+        article(4, "Delta Dispatch", "Kavi Labs launches Rimo 3", "Kavi Labs launched Rimo 3.")
+    ]
+    assert not editions.is_branch(continuation, earlier)
+    assert editions.is_branch(branch, earlier)
+    assert not editions.is_branch(branch, [article(5, "Ember Review", "A quiet week", "Nothing.")])
+
+
+def test_the_stream_benchmark_replays_days_without_repeats(tmp_path):
+    import importlib.util
+    import random
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "benchmarks" / "stream.py"
+    spec = importlib.util.spec_from_file_location("stream_benchmark", script)
+    assert spec is not None and spec.loader is not None
+    stream = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = stream  # its dataclasses look their module up
+    spec.loader.exec_module(stream)
+    pieces, lines = stream.generate(8, random.Random(5))
+    score, _ = stream.replay(pieces, 8, tmp_path, show=False)
+    assert score.stories > 10 and score.updates > 0
+    assert score.repeats == 0 and score.clean == score.sentences
+    assert score.correct <= score.updates
