@@ -8,13 +8,18 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import lxml.html
+import pytest
 
 from pipeline import entities
 from pipeline.models import Digest, Entity, Mention, Topic, Topics
 from pipeline.render import SiteParams
 from pipeline.render.site import build
+from pipeline.store.editorial import EditRefused
 from tests.conftest import make_article
 from tests.test_digest import make_story
+
+
+AT = datetime(2024, 12, 20, 9, tzinfo=UTC)
 
 
 def names(members):
@@ -99,16 +104,22 @@ def test_store_links_survive_editors_rename_hide_and_merge(store):
     store.entities.link(2, [(Mention(claude, 4, 2, True), "claude")], "k2")
     assert store.entities.topics_of([1, 2]) == {1: ("anthropic", "claude"), 2: ("claude",)}
     ids = {r.name: r.id for r in store.entities.records()}
-    store.entities.rename(ids["Claude"], "Claude (model family)")
+    store.entities.rename("ada", ids["Claude"], "Claude (model family)", AT)
     store.entities.link(2, [(Mention(claude, 4, 2, True), "claude")], "k3")  # re-recognised
     assert store.entities.catalogue().topics["claude"].name == "Claude (model family)"
-    store.entities.merge(ids["Claude"], ids["Anthropic"])
+    with pytest.raises(EditRefused):
+        store.entities.merge("ada", ids["Claude"], ids["Claude"], AT)
+    store.entities.merge("ada", ids["Claude"], ids["Anthropic"], AT)
     catalogue = store.entities.catalogue()
     assert catalogue.moved == {"claude": "anthropic"} and "claude" not in catalogue.topics
     assert store.entities.topics_of([1, 2]) == {1: ("anthropic",), 2: ("anthropic",)}
-    store.entities.set_hidden(ids["Anthropic"], True)
+    store.entities.set_hidden("bob", ids["Anthropic"], True, AT)
     assert store.entities.topics_of([1, 2]) == {}
     assert store.entities.catalogue().topics == {}
+    actions = [
+        (r["editor"], r["action"]) for r in store.db.table("decisions").rows_where(order_by="id")
+    ]
+    assert actions == [("ada", "entity-rename"), ("ada", "entity-merge"), ("bob", "entity-hide")]
 
 
 def test_a_new_entity_whose_slug_is_taken_gets_a_numbered_one(store):

@@ -41,7 +41,7 @@ class Store:
         self.decisions = Decisions(db)
         self.digests = Digests(db)
         self.editions = Editions(db)
-        self.entities = Entities(db)
+        self.entities = Entities(db, self.decisions)
         self.editorial = Editorial(db, self.stories, self.decisions)
 
     @classmethod

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NoReturn
 
 from sqlite_utils import Database
 
 from ..models import Mention, Topic, Topics
 from .convert import follow_chains
+from .decisions import Decisions
+from .editorial import EditRefused
+
+NAME_MAX = 120
+
+
+def _missing(entity_id: int) -> NoReturn:
+    raise EditRefused(f"there is no topic #{entity_id}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +45,9 @@ class EntityRecord:
 class Entities:
     """Entities, their links to stories, and editors' renames, merges and hides."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, decisions: Decisions) -> None:
         self.db = db
+        self.decisions = decisions
 
     def link(
         self, story_id: int, mentions: Sequence[tuple[Mention, str]], members_key: str
@@ -122,15 +133,52 @@ class Entities:
     def record(self, entity_id: int) -> EntityRecord | None:
         return next((r for r in self.records() if r.id == entity_id), None)
 
-    def rename(self, entity_id: int, name: str) -> None:
-        self.db.execute("update entities set name = ?, renamed = 1 where id = ?", [name, entity_id])
+    def rename(self, editor: str, entity_id: int, name: str, at: datetime) -> None:
+        """An editor's name for the entity; recognition never overwrites it, its slug stays."""
+        name = " ".join(name.split())
+        if not name or len(name) > NAME_MAX:
+            raise EditRefused(f"a topic name needs 1 to {NAME_MAX} characters")
+        self._decide(editor, at, "entity-rename", entity_id, "name", name)
 
-    def set_hidden(self, entity_id: int, hidden: bool) -> None:
-        self.db.execute("update entities set hidden = ? where id = ?", [int(hidden), entity_id])
+    def set_hidden(self, editor: str, entity_id: int, hidden: bool, at: datetime) -> None:
+        """Hide the entity from every page, digest and export (or show it again)."""
+        self._decide(
+            editor, at, "entity-hide" if hidden else "entity-show", entity_id, "hidden", int(hidden)
+        )
 
-    def merge(self, from_id: int, into_id: int) -> None:
-        """Point ``from_id`` at ``into_id``; its stories count for the other one from now on."""
-        self.db.execute("update entities set merged_into = ? where id = ?", [into_id, from_id])
+    def merge(self, editor: str, from_id: int, into_id: int, at: datetime) -> None:
+        """Point ``from_id`` at ``into_id``: its stories count for the other one from now on,
+        and its topic page redirects there."""
+        if from_id == into_id or self._final().get(into_id) == from_id:
+            raise EditRefused("a topic cannot be merged into itself")
+        if self.record(into_id) is None:
+            _missing(into_id)
+        self._decide(editor, at, "entity-merge", from_id, "merged_into", into_id)
+
+    def _decide(
+        self, editor: str, at: datetime, action: str, entity_id: int, column: str, value: object
+    ) -> None:
+        """Change one column of one entity and write the audit row, together."""
+        with self.db.atomic():
+            row = self.db.execute(
+                "select key, name, hidden, merged_into from entities where id = ?", [entity_id]
+            ).fetchone()
+            if row is None:
+                _missing(entity_id)
+            key, *before = row
+            extra = ", renamed = 1" if column == "name" else ""
+            self.db.execute(
+                f"update entities set {column} = ?{extra} where id = ?", [value, entity_id]
+            )
+            self.decisions.record(
+                editor,
+                action,
+                at,
+                before=dict(
+                    zip(("entity", "name", "hidden", "merged_into"), [key, *before], strict=True)
+                ),
+                after={"entity": key, column: value},
+            )
 
     def _final(self) -> dict[int, int]:
         """Merged entity id → the entity that finally holds it."""
