@@ -32,10 +32,14 @@ from slugify import slugify
 
 from . import entities, summarize
 from .models import NEW, UPDATE, Article, Citation, Summary, SummarySentence
-from .sentences import support
+from .sentences import content_terms, reject_reason, split_sentences, support
 
 WHATS_NEW_MAX = 3
 NOVEL_BELOW = 0.6  # a sentence the earlier sources support at least this much is not news
+CITE_SUPPORT = 0.6  # another new source states a sentence when it supports it this much
+SAYS_CAP = 40.0  # content-word weight beyond which a longer sentence says no more
+POSITION_DECAY = 0.05  # the further down an article, the less a sentence is its news
+MAX_WORDS = 45
 SLUG_WORDS = 8
 CORE_SHARE = 0.6  # a name in this share of a story's earlier headlines is its core
 PAPER_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "doi.org", "openreview.net"})
@@ -74,29 +78,54 @@ def new_members(
 def whats_new(
     members: Sequence[Article], summary: Summary, edition: Edition
 ) -> tuple[SummarySentence, ...]:
-    """Up to three sentences of the new sources, each citing only them; empty for a new story."""
+    """Up to three sentences of the new sources, each citing only them; empty for a new story.
+
+    Candidates are the new articles' sentences that pass the summarizer's
+    sentence checks and that the earlier sources do not already state
+    (``sentences.support`` below ``NOVEL_BELOW``). They score by how much they
+    say (their content words' rarity, capped) times how new it is, a little
+    less the further down their article they sit; each cites its own source
+    and every other new source that states it.
+    """
     fresh = new_members(members, summary.sources, edition)
     if edition.kind != UPDATE or not fresh:
         return ()
     texts = summarize.source_texts(members, summary.sources)
     earlier = "\n".join(t for n, t in texts.items() if n not in edition.new_sources)
-    own = summarize.summarize(fresh)
-    numbers = _renumber(own.sources, summary.sources)
-    scored: list[tuple[float, int, SummarySentence]] = []
+    by_id = {a.id: a for a in fresh}
+    scored: list[tuple[float, int, int, SummarySentence]] = []
     seen: set[str] = set()
-    for position, sentence in enumerate(own.sentences):
-        cites = sorted(
-            {numbers[n] for n in sentence.citations if numbers.get(n) in edition.new_sources}
-        )
-        key = sentence.text.casefold()
-        if not cites or key in seen:
+    for citation in summary.sources:
+        if citation.number not in edition.new_sources:
             continue
-        seen.add(key)
-        stated = support(sentence.text, earlier) if earlier else 0.0
-        scored.append((stated, position, SummarySentence(sentence.text, tuple(cites))))
-    novel = [s for s in scored if s[0] < NOVEL_BELOW] or sorted(scored)[:1]
-    chosen = sorted(sorted(novel)[:WHATS_NEW_MAX], key=lambda s: s[1])
-    return tuple(s[2] for s in chosen)
+        for article_id in citation.article_ids:
+            article = by_id.get(article_id)
+            body = article.body if article is not None else ""
+            for position, sentence in enumerate(split_sentences(body)):
+                key = sentence.casefold()
+                if key in seen or reject_reason(sentence) or len(sentence.split()) > MAX_WORDS:
+                    continue
+                seen.add(key)
+                stated = support(sentence, earlier) if earlier else 0.0
+                if stated >= NOVEL_BELOW:
+                    continue
+                says = min(sum(content_terms(sentence).values()), SAYS_CAP)
+                value = says * (1 - stated) / (1 + POSITION_DECAY * position)
+                cites = [citation.number] + [
+                    n
+                    for n in edition.new_sources
+                    if n != citation.number and support(sentence, texts[n]) >= CITE_SUPPORT
+                ]
+                scored.append(
+                    (
+                        value,
+                        citation.number,
+                        position,
+                        SummarySentence(sentence, tuple(sorted(cites))),
+                    )
+                )
+    best = sorted(scored, key=lambda s: -s[0])[:WHATS_NEW_MAX]
+    return tuple(s[3] for s in sorted(best, key=lambda s: (s[1], s[2])))
 
 
 def primary_sources(members: Sequence[Article], sources: Sequence[Citation]) -> tuple[int, ...]:
