@@ -85,7 +85,8 @@ def whats_new(
     (``sentences.support`` below ``NOVEL_BELOW``). They score by how much they
     say (their content words' rarity, capped) times how new it is, a little
     less the further down their article they sit; each cites its own source
-    and every other new source that states it.
+    and every other new source that states it. When the new sources only
+    repeat what was said, the one sentence that repeats least stands in.
     """
     fresh = new_members(members, summary.sources, edition)
     if edition.kind != UPDATE or not fresh:
@@ -93,7 +94,7 @@ def whats_new(
     texts = summarize.source_texts(members, summary.sources)
     earlier = "\n".join(t for n, t in texts.items() if n not in edition.new_sources)
     by_id = {a.id: a for a in fresh}
-    scored: list[tuple[float, int, int, SummarySentence]] = []
+    scored: list[tuple[float, float, int, int, SummarySentence]] = []
     seen: set[str] = set()
     for citation in summary.sources:
         if citation.number not in edition.new_sources:
@@ -107,8 +108,6 @@ def whats_new(
                     continue
                 seen.add(key)
                 stated = support(sentence, earlier) if earlier else 0.0
-                if stated >= NOVEL_BELOW:
-                    continue
                 says = min(sum(content_terms(sentence).values()), SAYS_CAP)
                 value = says * (1 - stated) / (1 + POSITION_DECAY * position)
                 cites = [citation.number] + [
@@ -116,16 +115,12 @@ def whats_new(
                     for n in edition.new_sources
                     if n != citation.number and support(sentence, texts[n]) >= CITE_SUPPORT
                 ]
-                scored.append(
-                    (
-                        value,
-                        citation.number,
-                        position,
-                        SummarySentence(sentence, tuple(sorted(cites))),
-                    )
-                )
-    best = sorted(scored, key=lambda s: -s[0])[:WHATS_NEW_MAX]
-    return tuple(s[3] for s in sorted(best, key=lambda s: (s[1], s[2])))
+                said = SummarySentence(sentence, tuple(sorted(cites)))
+                scored.append((stated, -value, citation.number, position, said))
+    # the novel ones by value; when the new sources only repeat, the least repeated one
+    novel = [s for s in scored if s[0] < NOVEL_BELOW] or sorted(scored, key=lambda s: s[0])[:1]
+    best = sorted(novel, key=lambda s: s[1])[:WHATS_NEW_MAX]
+    return tuple(s[4] for s in sorted(best, key=lambda s: (s[2], s[3])))
 
 
 def primary_sources(members: Sequence[Article], sources: Sequence[Citation]) -> tuple[int, ...]:
