@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -209,9 +210,11 @@ def _print_stage(report: StageReport) -> None:
 def stories(
     settings: Settings, origins: dict[str, str], since: str | None, as_json: bool, min_sources: int
 ) -> None:
-    """List stories with their member articles (outlet, title, URL)."""
+    """List stories with their member articles (outlet, title, URL) and what joined them."""
     with Store.open(settings.db) as store:
-        views = listing.stories(store, _parse_since(since), min_sources)
+        views = listing.stories(
+            store, _parse_since(since), min_sources, params.for_cluster(settings)
+        )
     if as_json:
         click.echo(json.dumps([s.as_dict() for s in views], indent=2, ensure_ascii=False))
         return
@@ -226,6 +229,13 @@ def stories(
             console.print(
                 f"    {a.outlet}: {a.title}{copy}\n      [dim]{a.url}[/]", highlight=False
             )
+            placement = s.placements.get(a.id)
+            if placement and placement.shared:
+                console.print(
+                    f"      [dim]joined on: {escape(placement.joined_on)} "
+                    f"(similarity {placement.similarity:.2f})[/]",
+                    highlight=False,
+                )
 
 
 def _parse_since(value: str | None) -> datetime | None:

@@ -194,6 +194,29 @@ class Story:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedFeature:
+    """One piece of evidence a story member shares with the rest of its story."""
+
+    feature: str  # as the articles write it: "GPT-4o mini", "405 billion", "arxiv.org/abs/…"
+    kind: str  # "name", "figure", "term" or "link"
+    weight: float  # its part of the member's similarity to the rest, as the clusterer weighs it
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Why an article sits in its story: how like the other members it is, and on what."""
+
+    article_id: int
+    similarity: float  # cosine of its vector with the sum of the other members' vectors
+    shared: tuple[SharedFeature, ...]  # the heaviest shared features, heaviest first
+
+    @property
+    def joined_on(self) -> str:
+        """The shared features as one line for people: "Claude 3 Opus, 14%, alignment"."""
+        return ", ".join(f.feature for f in self.shared)
+
+
+@dataclass(frozen=True, slots=True)
 class StageReport:
     """What one stage did in one run, for progress output and logs."""
 

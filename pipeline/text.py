@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -28,6 +29,7 @@ __all__ = [
     "numbers",
     "prior_idf",
     "shingles",
+    "spellings",
     "stem",
     "terms",
     "tokenize",
@@ -331,3 +333,28 @@ def content_hash(parts: Iterable[str]) -> str:
         digest.update(" ".join(tokenize(part)).encode())
         digest.update(b"\x1f")
     return digest.hexdigest()
+
+
+def spellings(texts: Iterable[str]) -> dict[str, str]:
+    """Each term and each token of ``texts`` mapped to its commonest spelling there.
+
+    Features are casefolded and stemmed (``claud_3_opus``, ``releas``), which is
+    what matching needs and not what an editor reads; this maps them back to a
+    word as the articles wrote it ("Claude", "released", "1,000"). Ties go to the
+    lower-case form, so a word capitalised only where it opens a sentence
+    reads in lower case.
+    """
+    counts: dict[str, Counter[str]] = {}
+    for source in map(_unify, texts):
+        for word in _WORD.findall(source):
+            word = word[:-2] if word.endswith("'s") else word
+            folded = word.casefold()
+            for key in {folded, _TERM_OF[folded]}:
+                if key:
+                    counts.setdefault(key, Counter())[word] += 1
+        for number in _NUMBER.findall(source):  # as ``numbers`` keys them: "1000" is "1,000"
+            counts.setdefault(_THOUSANDS.sub("", number), Counter())[number] += 1
+    return {
+        key: max(forms.items(), key=lambda item: (item[1], item[0].islower()))[0]
+        for key, forms in counts.items()
+    }

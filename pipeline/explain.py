@@ -1,0 +1,199 @@
+"""Why articles were joined: per story member, the features it shares with the rest.
+
+An editor who finds two articles in one story needs to see what tied them (the
+versioned model name, the figure, the paper link) to trust the grouping or to
+split it. The explanation is read off the clusterer's own features
+(``StoryIndex.features``), weighted as the clusterer weighs them, so it shows
+the evidence that placed the article and not a second opinion:
+
+- a term or name contributes its weight in the member's vector times its weight
+  in the sum of the other members' vectors, over that sum's length; these
+  contributions add up to the member's similarity (the cosine with the rest);
+- names and figures of texts with a body also count through their own vectors,
+  scaled as ``StoryIndex.margin`` scales them (``entity_weight``,
+  ``number_weight``, the text's length and how many it states);
+- a primary-source link cited by another member carries ``link_bonus``.
+
+Near-duplicate copies never move a story's centroid, so they are left out of
+"the rest"; a copy itself is explained against the other members, its original
+among them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence, Set
+from dataclasses import dataclass, field
+
+from . import text
+from .cluster import ClusterParams
+from .cluster_index import Features, StoryIndex, Vector
+from .models import Article, Placement, SharedFeature
+
+_FIGURE = re.compile(r"\d")  # a feature opening with a digit: "405", "3.5_%", "405b"
+_BARE_NUMBER = re.compile(r"\d[\d.,]*")
+_TINY = 1e-9  # what subtracting a member back out of a sum leaves of a term it alone had
+
+
+def explain(
+    articles: Sequence[Article], params: ClusterParams | None = None, top: int = 5
+) -> dict[int, Placement]:
+    """Each member's similarity to the rest of its story and its ``top`` shared features.
+
+    Keyed by article id. A story of one article has nothing to share: the
+    result is empty.
+    """
+    if len(articles) < 2:
+        return {}
+    params = params or ClusterParams()
+    index = StoryIndex(params)
+    features = {a.id: index.features(a) for a in articles}
+    total = _sum([features[a.id] for a in articles if a.duplicate_of is None])
+    spelled = text.spellings(
+        part for a in articles for part in (a.title, " ".join(a.body.split()[: params.body_words]))
+    )
+    named = {key for f in features.values() for key in f.entities}
+    placements = {}
+    for article in articles:
+        own = features[article.id]
+        rest = _without(total, own if article.duplicate_of is None else None)
+        similarity, weights = _contributions(own, rest, index, named)
+        shared = sorted(
+            (
+                SharedFeature(_readable(key, kind, spelled), kind, weight)
+                for (key, kind), weight in _fold_figures(weights).items()
+            ),
+            key=lambda f: (-f.weight, f.feature),
+        )
+        placements[article.id] = Placement(article.id, similarity, tuple(shared[:top]))
+    return placements
+
+
+@dataclass(slots=True)
+class _Rest:
+    """Members summed: their vectors, their text lengths, the links they cite."""
+
+    vector: Vector = field(default_factory=dict)
+    entities: Vector = field(default_factory=dict)
+    numbers: Vector = field(default_factory=dict)
+    links: Counter[str] = field(default_factory=Counter)
+    size: int = 0
+    length_sum: int = 0
+
+    def spaces(self, member: Features) -> tuple[tuple[Vector, Vector], ...]:
+        """Each summed vector beside the member's vector of the same kind."""
+        return (
+            (self.vector, member.vector),
+            (self.entities, member.entities),
+            (self.numbers, member.numbers),
+        )
+
+
+def _sum(members: Sequence[Features]) -> _Rest:
+    total = _Rest()
+    for member in members:
+        for summed, vector in total.spaces(member):
+            for key, value in vector.items():
+                summed[key] = summed.get(key, 0.0) + value
+        total.links.update(member.links)
+        total.size += 1
+        total.length_sum += member.length
+    return total
+
+
+def _without(total: _Rest, member: Features | None) -> _Rest:
+    """The sum with ``member`` taken back out (or as it is, for a copy outside the sum)."""
+    rest = _Rest(
+        dict(total.vector),
+        dict(total.entities),
+        dict(total.numbers),
+        Counter(total.links),
+        total.size,
+        total.length_sum,
+    )
+    if member is None:
+        return rest
+    for summed, vector in rest.spaces(member):
+        for key, value in vector.items():
+            left = summed[key] - value
+            if left > _TINY:
+                summed[key] = left
+            else:
+                del summed[key]
+    rest.links.subtract(member.links)
+    rest.size -= 1
+    rest.length_sum -= member.length
+    return rest
+
+
+def _contributions(
+    own: Features, rest: _Rest, index: StoryIndex, named: Set[str]
+) -> tuple[float, dict[tuple[str, str], float]]:
+    """The member's cosine with the rest, and what each shared feature adds to its similarity."""
+    params = index.params
+    weights: dict[tuple[str, str], float] = {}
+    similarity = 0.0
+    for key, value in _shares(own.vector, rest.vector).items():
+        similarity += value
+        _add(weights, key, _kind(key, named), value)
+    if rest.size:
+        frac = index.longness(min(float(own.length), rest.length_sum / rest.size))
+        for vector, total, weight, full in (
+            (own.entities, rest.entities, params.entity_weight, params.entity_full),
+            (own.numbers, rest.numbers, params.number_weight, params.number_full),
+        ):
+            scale = weight * frac * min(1.0, len(vector) / full)
+            for key, value in _shares(vector, total).items():
+                _add(weights, key, _kind(key, named), scale * value)
+    links = sorted(link for link in own.links if rest.links[link] > 0)
+    for link in links:
+        weights[(link, "link")] = params.link_bonus / len(links)
+    return similarity, weights
+
+
+def _shares(vector: Vector, total: Vector) -> Vector:
+    """Each shared key's part of the cosine of a unit ``vector`` with a summed ``total``."""
+    norm = math.sqrt(sum([w * w for w in total.values()]))
+    if not norm:
+        return {}
+    return {key: vector[key] * total[key] / norm for key in vector.keys() & total.keys()}
+
+
+def _add(weights: dict[tuple[str, str], float], key: str, kind: str, value: float) -> None:
+    weights[(key, kind)] = weights.get((key, kind), 0.0) + value
+
+
+def _kind(key: str, named: Set[str]) -> str:
+    """A figure (a number, with its unit or not), a name, or a plain term."""
+    if _FIGURE.match(key):
+        return "figure"
+    if "_" in key or key in named or (any(c.isdigit() for c in key) and not key.isdigit()):
+        return "name"  # a multi-word or versioned name ("gpt-4o"), or a capitalised word
+    return "term"
+
+
+def _fold_figures(weights: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+    """A bare number folded into the feature that holds it: "405 billion", "Tern 3".
+
+    Both count in the similarity (the number as a term and a stated figure,
+    the name as a name); an editor reads them as one fact.
+    """
+    folded = dict(weights)
+    for key, kind in weights:
+        if kind != "figure" or not _BARE_NUMBER.fullmatch(key):
+            continue
+        holders = [(w, (k, c)) for (k, c), w in weights.items() if k != key and key in k.split("_")]
+        if holders:
+            target = max(holders)[1]
+            folded[target] += folded.pop((key, kind))
+    return folded
+
+
+def _readable(key: str, kind: str, spelled: dict[str, str]) -> str:
+    """The feature as the articles write it: "claud_3_opus" → "Claude 3 Opus", "14_%" → "14%"."""
+    if kind == "link":
+        return key
+    words = " ".join(spelled.get(part, part) for part in key.split("_") if part)
+    return words.replace(" %", "%")
