@@ -63,6 +63,7 @@ class Desk:
         self.settings = settings
         self.params = review
         self.digest_params = params.for_digest(settings)
+        self.cluster_params = params.for_cluster(settings)  # to explain what joined a story
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-db")
         self.env = _environment(settings.timezone)
 
