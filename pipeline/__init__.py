@@ -8,6 +8,7 @@ import logging
 
 from .config import Settings, load_settings, load_sources
 from .errors import ConfigError, PipelineError, SourcesFileError, StoreError
+from .explain import explain
 from .models import (
     Article,
     Citation,
@@ -18,7 +19,9 @@ from .models import (
     ExtractedPage,
     FetchResult,
     ParsedFeed,
+    Placement,
     RankedStory,
+    SharedFeature,
     Source,
     StageReport,
     Story,
@@ -47,8 +50,10 @@ __all__ = [
     "FetchResult",
     "ParsedFeed",
     "PipelineError",
+    "Placement",
     "RankedStory",
     "Settings",
+    "SharedFeature",
     "Source",
     "SourcesFileError",
     "StageReport",
@@ -57,6 +62,7 @@ __all__ = [
     "Story",
     "Summary",
     "SummarySentence",
+    "explain",
     "fetch_round",
     "load_settings",
     "load_sources",

@@ -51,24 +51,42 @@ def explain(
     index = StoryIndex(params)
     features = {a.id: index.features(a) for a in articles}
     total = _sum([features[a.id] for a in articles if a.duplicate_of is None])
-    spelled = text.spellings(
-        part for a in articles for part in (a.title, " ".join(a.body.split()[: params.body_words]))
-    )
     named = {key for f in features.values() for key in f.entities}
-    placements = {}
-    for article in articles:
-        own = features[article.id]
-        rest = _without(total, own if article.duplicate_of is None else None)
-        similarity, weights = _contributions(own, rest, index, named)
-        shared = sorted(
-            (
-                SharedFeature(_readable(key, kind, spelled), kind, weight)
-                for (key, kind), weight in _fold_figures(weights).items()
-            ),
-            key=lambda f: (-f.weight, f.feature),
+    ranked = {
+        a.id: _top(
+            features[a.id],
+            _without(total, features[a.id] if a.duplicate_of is None else None),
+            index,
+            named,
+            top,
         )
-        placements[article.id] = Placement(article.id, similarity, tuple(shared[:top]))
-    return placements
+        for a in articles
+    }
+    words = {part for _, found in ranked.values() for key, _, _ in found for part in key.split("_")}
+    leads = (part for a in articles for part in (a.title, _lead(a.body, params.body_words)))
+    spelled = text.spellings(leads, words)
+    return {
+        article_id: Placement(
+            article_id,
+            similarity,
+            tuple(SharedFeature(_readable(k, kind, spelled), kind, w) for k, kind, w in found),
+        )
+        for article_id, (similarity, found) in ranked.items()
+    }
+
+
+def _top(
+    own: Features, rest: _Rest, index: StoryIndex, named: Set[str], top: int
+) -> tuple[float, list[tuple[str, str, float]]]:
+    """The member's similarity to the rest and its ``top`` shared (key, kind, weight), heaviest first."""
+    similarity, weights = _contributions(own, rest, index, named)
+    found = sorted(_fold_figures(weights).items(), key=lambda item: (-item[1], item[0]))
+    return similarity, [(key, kind, weight) for (key, kind), weight in found[:top]]
+
+
+def _lead(body: str, words: int) -> str:
+    """The part of the body the clusterer reads (``ClusterParams.body_words``)."""
+    return " ".join(body.split()[:words])
 
 
 @dataclass(slots=True)
@@ -155,7 +173,7 @@ def _contributions(
 
 def _shares(vector: Vector, total: Vector) -> Vector:
     """Each shared key's part of the cosine of a unit ``vector`` with a summed ``total``."""
-    norm = math.sqrt(sum([w * w for w in total.values()]))
+    norm = math.hypot(*total.values())
     if not norm:
         return {}
     return {key: vector[key] * total[key] / norm for key in vector.keys() & total.keys()}

@@ -15,7 +15,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from functools import lru_cache
 
 import wordfreq
@@ -335,26 +335,32 @@ def content_hash(parts: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
-def spellings(texts: Iterable[str]) -> dict[str, str]:
-    """Each term and each token of ``texts`` mapped to its commonest spelling there.
+def spellings(texts: Iterable[str], keys: Set[str]) -> dict[str, str]:
+    """Each of ``keys`` (a term or a token) mapped to its commonest spelling in ``texts``.
 
     Features are casefolded and stemmed (``claud_3_opus``, ``releas``), which is
     what matching needs and not what an editor reads; this maps them back to a
-    word as the articles wrote it ("Claude", "released", "1,000"). Ties go to the
-    lower-case form, so a word capitalised only where it opens a sentence
-    reads in lower case.
+    word as the articles wrote it ("Claude", "released", "1,000"). Ties go to
+    the lower-case form, so a word capitalised only where it opens a sentence
+    reads in lower case. A key the texts never write is left out.
     """
-    counts: dict[str, Counter[str]] = {}
+    counts: Counter[tuple[str, str]] = Counter()
     for source in map(_unify, texts):
         for word in _WORD.findall(source):
             word = word[:-2] if word.endswith("'s") else word
             folded = word.casefold()
-            for key in {folded, _TERM_OF[folded]}:
-                if key:
-                    counts.setdefault(key, Counter())[word] += 1
+            if folded in keys:
+                counts[folded, word] += 1
+            term = _TERM_OF[folded]
+            if term != folded and term in keys:
+                counts[term, word] += 1
         for number in _NUMBER.findall(source):  # as ``numbers`` keys them: "1000" is "1,000"
-            counts.setdefault(_THOUSANDS.sub("", number), Counter())[number] += 1
-    return {
-        key: max(forms.items(), key=lambda item: (item[1], item[0].islower()))[0]
-        for key, forms in counts.items()
-    }
+            key = _THOUSANDS.sub("", number)
+            if key in keys:
+                counts[key, number] += 1
+    best: dict[str, tuple[int, bool, str]] = {}
+    for (key, word), count in counts.items():  # first seen wins a full tie
+        rank = (count, word.islower(), word)
+        if key not in best or rank[:2] > best[key][:2]:
+            best[key] = rank
+    return {key: rank[2] for key, rank in best.items()}

@@ -85,7 +85,7 @@ async def story_view(request: Request) -> Response:
     """Members, summary with citations, ranking explanation, history and every action."""
     d = desk(request)
     story_id = request.path_params["story_id"]
-    page = await d.run(_story_page, d, story_id)
+    page = await d.run(_story_page, d, story_id, True)
     if page is None:
         raise HTTPException(404, f"There is no story #{story_id}.")
     record: StoryRecord = page["record"]
@@ -215,7 +215,8 @@ async def _editable_page(request: Request) -> dict[str, Any]:
 # -- reads, on the store's thread -------------------------------------------------------
 
 
-def _story_page(d: Desk, story_id: int) -> dict[str, Any] | None:
+def _story_page(d: Desk, story_id: int, explained: bool = False) -> dict[str, Any] | None:
+    """The story's record, members (``explained``: with what joined each), history, neighbours."""
     store = d.store
     record = store.stories.record(story_id)
     if record is None:
@@ -234,7 +235,7 @@ def _story_page(d: Desk, story_id: int) -> dict[str, Any] | None:
         )
         nearby = [c for c in nearby if c.id != story_id]
     day = d.day_of(record.last_seen) if record.last_seen else None
-    placements = explain(members, d.cluster_params)
+    placements = explain(members, d.cluster_params) if explained else {}
     return {
         "record": record,
         "articles": members,
