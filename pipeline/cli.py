@@ -211,9 +211,18 @@ def stories(
     settings: Settings, origins: dict[str, str], since: str | None, as_json: bool, min_sources: int
 ) -> None:
     """List stories with their member articles (outlet, title, URL) and what joined them."""
-    with Store.open(settings.db) as store:
+    columns = (TextColumn("[bold]explaining stories"), BarColumn(), MofNCompleteColumn())
+    with (
+        Store.open(settings.db) as store,
+        Progress(*columns, console=Console(stderr=True), transient=True) as bar,
+    ):
+        task = bar.add_task("stories", total=None)
         views = listing.stories(
-            store, _parse_since(since), min_sources, params.for_cluster(settings)
+            store,
+            _parse_since(since),
+            min_sources,
+            params.for_cluster(settings),
+            lambda done, total: bar.update(task, completed=done, total=total),
         )
     if as_json:
         click.echo(json.dumps([s.as_dict() for s in views], indent=2, ensure_ascii=False))

@@ -7,7 +7,7 @@ member what it shares with the rest of the story (``explain``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -89,11 +89,13 @@ def stories(
     since: datetime | None = None,
     min_sources: int = 1,
     params: ClusterParams | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[StoryView]:
     """Stories active since ``since`` (all when None), most outlets first, then newest.
 
     Each member is explained with the clustering ``params`` the stories were
     made with; a story of one article has nothing to explain and costs nothing.
+    ``progress(done, total)`` is called as stories are explained.
     """
     found = store.stories.since(since)
     members = {a.id: a for a in store.articles.get_many(i for s in found for i in s.article_ids)}
@@ -105,11 +107,11 @@ def stories(
         )
         for s in found
     ]
-    views = [
-        replace(v, placements=explain(v.articles, params))
-        for v in views
-        if v.articles and v.outlets >= min_sources
-    ]
+    views = [v for v in views if v.articles and v.outlets >= min_sources]
+    for i, view in enumerate(views):  # about 2 ms an article: a busy day's 5,000 take seconds
+        views[i] = replace(view, placements=explain(view.articles, params))
+        if progress:
+            progress(i + 1, len(views))
     views.sort(
         key=lambda v: (
             -v.outlets,
