@@ -53,35 +53,31 @@ def explain(
     total = _sum([features[a.id] for a in articles if a.duplicate_of is None])
     named = {key for f in features.values() for key in f.entities}
     ranked = {
-        a.id: _top(
+        a.id: _ranked(
             features[a.id],
             _without(total, features[a.id] if a.duplicate_of is None else None),
             index,
             named,
-            top,
+            2 * top,  # spare ones: two keys may read as one feature ("405b", "405_b")
         )
         for a in articles
     }
-    words = {part for _, found in ranked.values() for key, _, _ in found for part in key.split("_")}
+    keys = {key for _, found in ranked.values() for key, _, _ in found}
     leads = (part for a in articles for part in (a.title, _lead(a.body, params.body_words)))
-    spelled = text.spellings(leads, words)
+    spelled = text.spellings(leads, keys | {p for key in keys for p in key.split("_")})
     return {
-        article_id: Placement(
-            article_id,
-            similarity,
-            tuple(SharedFeature(_readable(k, kind, spelled), kind, w) for k, kind, w in found),
-        )
+        article_id: Placement(article_id, similarity, _shown(found, spelled)[:top])
         for article_id, (similarity, found) in ranked.items()
     }
 
 
-def _top(
-    own: Features, rest: _Rest, index: StoryIndex, named: Set[str], top: int
+def _ranked(
+    own: Features, rest: _Rest, index: StoryIndex, named: Set[str], limit: int
 ) -> tuple[float, list[tuple[str, str, float]]]:
-    """The member's similarity to the rest and its ``top`` shared (key, kind, weight), heaviest first."""
+    """The member's similarity to the rest and its heaviest shared (key, kind, weight)."""
     similarity, weights = _contributions(own, rest, index, named)
     found = sorted(_fold_figures(weights).items(), key=lambda item: (-item[1], item[0]))
-    return similarity, [(key, kind, weight) for (key, kind), weight in found[:top]]
+    return similarity, [(key, kind, weight) for (key, kind), weight in found[:limit]]
 
 
 def _lead(body: str, words: int) -> str:
@@ -209,9 +205,31 @@ def _fold_figures(weights: dict[tuple[str, str], float]) -> dict[tuple[str, str]
     return folded
 
 
-def _readable(key: str, kind: str, spelled: dict[str, str]) -> str:
-    """The feature as the articles write it: "claud_3_opus" → "Claude 3 Opus", "14_%" → "14%"."""
-    if kind == "link":
-        return key
-    words = " ".join(spelled.get(part, part) for part in key.split("_") if part)
-    return words.replace(" %", "%")
+def _shown(
+    found: list[tuple[str, str, float]], spelled: dict[str, str]
+) -> tuple[SharedFeature, ...]:
+    """The features as the articles write them, heaviest first; keys that read alike are one.
+
+    "claud_3_opus" reads "Claude 3 Opus", "14_%" reads "14%", and "405b" and
+    "405_b" both read "405B". A word capitalised somewhere ("Generative AI")
+    but mostly written in lower case is a term, not a name; one written with
+    inner capitals ("xAI") is a name.
+    """
+    merged: dict[str, SharedFeature] = {}
+    for key, kind, weight in found:
+        words = key if kind == "link" else spelled.get(key) or _words(key, spelled)
+        if kind == "name" and words.islower() and words.isalpha():
+            kind = "term"
+        elif kind == "term" and not words[1:].islower():
+            kind = "name"
+        same = merged.get(words.casefold())
+        if same is not None:
+            weight += same.weight
+            kind = same.kind
+        merged[words.casefold()] = SharedFeature(words, kind, weight)
+    return tuple(sorted(merged.values(), key=lambda f: (-f.weight, f.feature)))
+
+
+def _words(key: str, spelled: dict[str, str]) -> str:
+    """A joined key read part by part: "claud_3_opus" → "Claude 3 Opus"."""
+    return " ".join(spelled.get(part, part) for part in key.split("_") if part).replace(" %", "%")

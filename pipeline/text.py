@@ -340,12 +340,15 @@ def spellings(texts: Iterable[str], keys: Set[str]) -> dict[str, str]:
 
     Features are casefolded and stemmed (``claud_3_opus``, ``releas``), which is
     what matching needs and not what an editor reads; this maps them back to a
-    word as the articles wrote it ("Claude", "released", "1,000"). Ties go to
+    word as the articles wrote it ("Claude", "released", "1,000", "405B"). Ties go to
     the lower-case form, so a word capitalised only where it opens a sentence
-    reads in lower case. A key the texts never write is left out.
+    reads in lower case. A name read inside a word (``gpt`` from "GPT-4o", as
+    ``entities`` reads it) is spelled from there; a key the texts never write
+    is left out.
     """
+    sources = [_unify(text) for text in texts]
     counts: Counter[tuple[str, str]] = Counter()
-    for source in map(_unify, texts):
+    for source in sources:
         for word in _WORD.findall(source):
             word = word[:-2] if word.endswith("'s") else word
             folded = word.casefold()
@@ -354,10 +357,22 @@ def spellings(texts: Iterable[str], keys: Set[str]) -> dict[str, str]:
             term = _TERM_OF[folded]
             if term != folded and term in keys:
                 counts[term, word] += 1
+        if not _DIGIT.search(source):
+            continue
         for number in _NUMBER.findall(source):  # as ``numbers`` keys them: "1000" is "1,000"
             key = _THOUSANDS.sub("", number)
             if key in keys:
                 counts[key, number] += 1
+        for match in _NUMBER_UNIT.finditer(source):  # as ``names`` keys them: "405_b" is "405B"
+            key = f"{match[1]}_{match[2].lower()}"
+            if key in keys:
+                counts[key, match[0]] += 1
+    missing = keys - {key for key, _ in counts}
+    for source in sources if missing else ():
+        for word in _INNER_CAPITAL.findall(source):  # as ``entities`` reads "GPT" in "GPT-4o"
+            term = _TERM_OF[word.casefold()]
+            if term in missing:
+                counts[term, word] += 1
     best: dict[str, tuple[int, bool, str]] = {}
     for (key, word), count in counts.items():  # first seen wins a full tie
         rank = (count, word.islower(), word)
