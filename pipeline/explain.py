@@ -11,9 +11,12 @@ the evidence that placed the article and not a second opinion:
   contributions add up to the member's similarity (the cosine with the rest);
 - names and figures of texts with a body also count through their own vectors,
   scaled as ``StoryIndex.margin`` scales them (``entity_weight``,
-  ``number_weight``, the text's length and how many it states);
-- a primary-source link cited by another member carries ``link_bonus``.
+  ``number_weight``, the text's length and how many it states; their bars,
+  which move every story alike, are left out);
+- the primary-source links another member cites too share ``link_bonus``.
 
+The rest is the story as it stands, not as it was when the article arrived:
+what an editor judges is whether the article belongs with the others now.
 Near-duplicate copies never move a story's centroid, so they are left out of
 "the rest"; a copy itself is explained against the other members, its original
 among them.
