@@ -35,7 +35,7 @@ from .cluster import ClusterParams
 from .cluster_index import Features, StoryIndex, Vector
 from .models import Article, Placement, SharedFeature
 
-_FIGURE = re.compile(r"\d")  # a feature opening with a digit: "405", "3.5_%", "405b"
+_DIGIT = re.compile(r"\d")  # a key opening with one is a figure: "405", "3.5_%", "405b"
 _BARE_NUMBER = re.compile(r"\d[\d.,]*")
 _TINY = 1e-9  # what subtracting a member back out of a sum leaves of a term it alone had
 
@@ -78,9 +78,12 @@ def _ranked(
     own: Features, rest: _Rest, index: StoryIndex, named: Set[str], limit: int
 ) -> tuple[float, list[tuple[str, str, float]]]:
     """The member's similarity to the rest and its heaviest shared (key, kind, weight)."""
-    similarity, weights = _contributions(own, rest, index, named)
-    found = sorted(_fold_figures(weights).items(), key=lambda item: (-item[1], item[0]))
-    return similarity, [(key, kind, weight) for (key, kind), weight in found[:limit]]
+    similarity, weights, links = _contributions(own, rest, index)
+    found = sorted(_fold_numbers(weights).items(), key=lambda item: (-item[1], item[0]))
+    return similarity, [
+        (key, "link" if key in links else _kind(key, named), weight)
+        for key, weight in found[:limit]
+    ]
 
 
 def _lead(body: str, words: int) -> str:
@@ -146,15 +149,16 @@ def _without(total: _Rest, member: Features | None) -> _Rest:
 
 
 def _contributions(
-    own: Features, rest: _Rest, index: StoryIndex, named: Set[str]
-) -> tuple[float, dict[tuple[str, str], float]]:
-    """The member's cosine with the rest, and what each shared feature adds to its similarity."""
+    own: Features, rest: _Rest, index: StoryIndex
+) -> tuple[float, dict[str, float], list[str]]:
+    """The member's cosine with the rest, what each shared key adds to its similarity, the links.
+
+    Terms, names and figures are keyed as the clusterer keys them, links by
+    their one spelling (``primary_links``), which no term can take.
+    """
     params = index.params
-    weights: dict[tuple[str, str], float] = {}
-    similarity = 0.0
-    for key, value in _shares(own.vector, rest.vector).items():
-        similarity += value
-        _add(weights, key, _kind(key, named), value)
+    weights = _shares(own.vector, rest.vector)
+    similarity = sum(weights.values())
     if rest.size:
         frac = index.longness(min(float(own.length), rest.length_sum / rest.size))
         for vector, total, weight, full in (
@@ -163,11 +167,11 @@ def _contributions(
         ):
             scale = weight * frac * min(1.0, len(vector) / full)
             for key, value in _shares(vector, total).items():
-                _add(weights, key, _kind(key, named), scale * value)
+                weights[key] = weights.get(key, 0.0) + scale * value
     links = sorted(link for link in own.links if rest.links[link] > 0)
     for link in links:
-        weights[(link, "link")] = params.link_bonus / len(links)
-    return similarity, weights
+        weights[link] = params.link_bonus / len(links)
+    return similarity, weights, links
 
 
 def _shares(vector: Vector, total: Vector) -> Vector:
@@ -178,33 +182,31 @@ def _shares(vector: Vector, total: Vector) -> Vector:
     return {key: vector[key] * total[key] / norm for key in vector.keys() & total.keys()}
 
 
-def _add(weights: dict[tuple[str, str], float], key: str, kind: str, value: float) -> None:
-    weights[(key, kind)] = weights.get((key, kind), 0.0) + value
-
-
 def _kind(key: str, named: Set[str]) -> str:
     """A figure (a number, with its unit or not), a name, or a plain term."""
-    if _FIGURE.match(key):
+    if _DIGIT.match(key):
         return "figure"
-    if "_" in key or key in named or (any(c.isdigit() for c in key) and not key.isdigit()):
+    if "_" in key or key in named or _DIGIT.search(key):
         return "name"  # a multi-word or versioned name ("gpt-4o"), or a capitalised word
     return "term"
 
 
-def _fold_figures(weights: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
-    """A bare number folded into the feature that holds it: "405 billion", "Tern 3".
+def _fold_numbers(weights: dict[str, float]) -> dict[str, float]:
+    """A bare number folded into the heaviest joined key that holds it: "405 billion", "Tern 3".
 
     Both count in the similarity (the number as a term and a stated figure,
     the name as a name); an editor reads them as one fact.
     """
+    holders: dict[str, list[str]] = {}
+    for key in weights:
+        if "_" in key:
+            for part in key.split("_"):
+                holders.setdefault(part, []).append(key)
     folded = dict(weights)
-    for key, kind in weights:
-        if kind != "figure" or not _BARE_NUMBER.fullmatch(key):
-            continue
-        holders = [(w, (k, c)) for (k, c), w in weights.items() if k != key and key in k.split("_")]
-        if holders:
-            target = max(holders)[1]
-            folded[target] += folded.pop((key, kind))
+    for key in weights:
+        if key in holders and _BARE_NUMBER.fullmatch(key):
+            target = max(holders[key], key=lambda k: (weights[k], k))
+            folded[target] += folded.pop(key)
     return folded
 
 

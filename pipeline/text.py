@@ -349,13 +349,14 @@ def spellings(texts: Iterable[str], keys: Set[str]) -> dict[str, str]:
     sources = [_unify(text) for text in texts]
     counts: Counter[tuple[str, str]] = Counter()
     for source in sources:
-        for word in _WORD.findall(source):
-            word = word[:-2] if word.endswith("'s") else word
-            folded = word.casefold()
-            if folded in keys:
-                counts[folded, word] += 1
-            term = _TERM_OF[folded]
-            if term != folded and term in keys:
+        words = _WORD.findall(source)
+        folded = list(map(str.casefold, words))  # in C: most words match no key
+        for word, token, term in zip(words, folded, map(_TERM_OF.__getitem__, folded), strict=True):
+            if word.endswith("'s"):
+                word, token = word[:-2], token[:-2]
+            if token in keys:
+                counts[token, word] += 1
+            if term != token and term in keys:
                 counts[term, word] += 1
         if not _DIGIT.search(source):
             continue
