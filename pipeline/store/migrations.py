@@ -8,6 +8,15 @@ from sqlite_utils.migrations import Migrations
 migrations = Migrations("pipeline")
 
 
+def schema_names() -> list[str]:
+    """Every migration this code knows, in order: the last one names the schema version.
+
+    ``digest --version`` prints it, so an operator can tell which schema a
+    build writes before pointing it at a database.
+    """
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
 @migrations()
 def m001_initial(db: Database) -> None:
     db.table("sources").create(
