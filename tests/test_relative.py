@@ -50,6 +50,9 @@ def test_phrases_get_the_date_they_meant(text, expected):
         "The model shipped on Wednesday (18 Dec).",
         "Retailers expect AI demand on Black Friday.",
         "Mondays are slow for model releases.",
+        "Most of today's data halls were built for 10 kW racks.",
+        "AI glasses are genuinely useful today, especially for people with low vision.",
+        "Yesterday\u2019s model is obsolete.",
     ],
 )
 def test_sentences_without_a_bare_relative_day_are_untouched(text):

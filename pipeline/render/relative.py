@@ -9,7 +9,9 @@ What a phrase means is decided from the article's publication time in the
 digest's zone (feeds give times in UTC and rarely say where the writer sat;
 the digest's zone is the newsroom's, and the one readers see every time in):
 
-* ``today``, ``tonight``, ``this morning`` … → the publication day;
+* ``today``, ``tonight``, ``this morning`` … → the publication day (a
+  ``today`` only in a clause that reports an event: "useful today" means
+  these days);
   ``yesterday`` → the day before, ``tomorrow`` → the day after.
 * a weekday (``on Wednesday``, ``said Wednesday``) → the latest such day on or
   before publication, or the next one on or after it when the words just
@@ -35,12 +37,13 @@ __all__ = ["dated"]
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 _PHRASE = re.compile(
-    # Named days ("Black Friday", "Super Tuesday") are not dates relative to anything.
-    r"\b(?<!Black )(?<!Cyber )(?<!Super )(?<!Good )(?<!Easter )"
+    # Named days ("Black Friday", "Super Tuesday") are not dates relative to anything,
+    # and a possessive ("today's data halls") mostly means "nowadays".
+    r"(?:\b(?<!Black )(?<!Cyber )(?<!Super )(?<!Good )(?<!Easter )"
     r"(?:(?P<mod>[Ll]ast|[Nn]ext|[Tt]his|[Oo]n) )?(?P<weekday>" + "|".join(_WEEKDAYS) + r")\b"
     r"|\b(?P<day>[Tt]oday|[Tt]onight|[Yy]esterday|[Tt]omorrow"
     r"|[Tt]his (?:morning|afternoon|evening))\b"
-    r"|\b(?P<week>[Ll]ast|[Tt]his|[Nn]ext) week\b"
+    r"|\b(?P<week>[Ll]ast|[Tt]his|[Nn]ext) week\b)(?!['\u2019]s\b)"
 )
 # What may follow a phrase that already carries its date: "(…", "Dec. 18", ", 18 December".
 _ALREADY_DATED = re.compile(r"\s*(?:\(|,?\s*(?:\d|(?:" + _MONTHS + r")[a-z]*\.?\s+\d))")
@@ -50,6 +53,11 @@ _FUTURE = re.compile(
     re.IGNORECASE,
 )
 _REPORTED = re.compile(r"\b(?:said|says|announced|told|reported|wrote|confirmed)\b")
+_EVENT = re.compile(
+    r"\b(?:\w+ed|said|says|told|began|begins|launch(?:es)?|release[sd]?|unveils?|opens?"
+    r"|ships?|goes|went|made|won|lost|rose|fell)\b",
+    re.IGNORECASE,
+)
 _DAY_OFFSET = {"yesterday": -1, "tomorrow": 1}
 _WEEK_OFFSET = {"last": -1, "this": 0, "next": 1}
 
@@ -59,7 +67,7 @@ def dated(text: str, published: datetime, timezone: str) -> str:
     day = local_time(published, timezone).date()
 
     def annotate(match: re.Match[str]) -> str:
-        if _ALREADY_DATED.match(text, match.end()):
+        if _ALREADY_DATED.match(text, match.end()) or _nowadays(match, text):
             return match.group(0)
         meant = _meant(match, day, _speaks_of_future(text[: match.start()]))
         if match.group("week"):
@@ -67,6 +75,22 @@ def dated(text: str, published: datetime, timezone: str) -> str:
         return f"{match.group(0)} ({day_month(meant)})"
 
     return _PHRASE.sub(annotate, text)
+
+
+def _nowadays(match: re.Match[str], text: str) -> bool:
+    """Whether a "today" means "these days" ("glasses are useful today"), not a date.
+
+    It names the day only in a clause that reports an event ("announced Veo 2
+    today", "will ship today"); a wrong date misleads, a missing one does not.
+    """
+    if (match.group("day") or "").lower() != "today":
+        return False
+    start = max(text.rfind(mark, 0, match.start()) for mark in ",;:.") + 1
+    # An introductory "Today," belongs to the clause after it.
+    after = match.end() + 1 if text[start : match.start()].strip() == "" else match.end()
+    ends = [i for mark in ",;:." if (i := text.find(mark, after)) >= 0]
+    clause = text[start : min(ends, default=len(text))]
+    return _EVENT.search(clause) is None and _FUTURE.search(clause) is None
 
 
 def _speaks_of_future(before: str) -> bool:
