@@ -63,6 +63,15 @@ def test_each_further_cool_down_is_longer_up_to_the_cap(logins):
     assert lengths == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 32, 60, 60)]
 
 
+def test_a_long_quiet_forgets_the_strikes(logins):
+    first = _fail(logins, 5, T0)
+    assert _fail(logins, 5, first + timedelta(minutes=1)) == first + timedelta(minutes=3)
+    # Quiet for longer than the window and the longest cool-down: back to one minute.
+    later = first + timedelta(hours=2)
+    assert _fail(logins, 5, later) == later + timedelta(minutes=1)
+    assert logins.db.execute("select count(*) from login_failures").fetchone()[0] == 2
+
+
 def test_failures_outside_the_window_are_forgotten(logins):
     _fail(logins, 4, T0)
     assert _fail(logins, 4, T0 + timedelta(minutes=16)) is None

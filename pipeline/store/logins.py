@@ -58,10 +58,18 @@ class Logins:
 
         A key's failures within ``throttle.window`` of its first one are counted;
         reaching ``throttle.attempts`` starts a cool-down that doubles with each
-        strike, and counting starts again after it.
+        strike, and counting starts again after it. A key with no failure for
+        ``window + max_cooldown`` is forgotten.
         """
         started: datetime | None = None
         with immediate(self.db):
+            # Keys quiet for a window after their last cool-down are forgotten, strikes
+            # too: the table stays small under a spray of names, and an editor who
+            # mistyped last week starts with a short cool-down.
+            quiet = throttle.window + throttle.max_cooldown
+            self.db.execute(
+                "delete from login_failures where window_start < ?", [to_iso(now - quiet)]
+            )
             for key in keys:
                 row = self.db.execute(
                     "select failures, window_start, strikes from login_failures where key = ?",
