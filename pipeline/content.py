@@ -138,7 +138,9 @@ def _strays(by_source: Mapping[int, dict[str, float]], stray_share: float) -> fr
 def states_event(sentence: str) -> bool:
     """Whether the sentence says who did what: a name, then an event verb."""
     verb = _EVENT_VERB.search(sentence)
-    return verb is not None and bool(_NAME.search(sentence[: verb.start()]))
+    if verb is None:
+        return False
+    return any(content_terms(name) for name in _NAME.findall(sentence[: verb.start()]))
 
 
 def style(sentence: str, carried: Mapping[str, float]) -> float:

@@ -1,9 +1,9 @@
 """Section labels for the points of a big story, as a story page groups them.
 
 With many sources a flat list of points is hard to scan, so each point gets
-one of four labels by what it says: *Reactions* (someone's words: a quote or
-"said"), *Figures* (two or more numbers), *How it was found* (a method:
-tested, trained, measured, a benchmark or study) or else *What happened*.
+one of four labels by what it says: *Reactions* (someone's words: an opening
+quote or "said"), *Figures* (two or more numbers), *How it was found* (a method:
+tested, trained, measured, compared, a benchmark or study) or else *What happened*.
 Labels only appear when the story has enough sources and its points fall
 under two labels or more: one heading over every point says nothing.
 """
@@ -16,14 +16,15 @@ from collections.abc import Sequence
 from .models import Section, SummarySentence
 
 LABELS = ("What happened", "How it was found", "Figures", "Reactions")
-_REACTION = re.compile(
-    r"""(?ix)["“”]|\b(?:said|says|told|according\ to|criticis\w*|critici\w*|praised|
+_REACTION = re.compile(  # a quote that opens the sentence, or a speech verb
+    r"""(?ix)^["“]|\b(?:said|says|told|according\ to|criticis\w*|critici\w*|praised|
     warned|argued|welcomed|reacted|responded|called\ it|analysts?|critics?)\b"""
 )
 _FIGURE = re.compile(r"\$?\d[\d,.]*\s?(?:%|percent|billion|million|trillion|bn|[bmkx]\b)?")
 _METHOD = re.compile(
     r"""(?ix)\b(?:test(?:ed|ing|s)?|train(?:ed|ing)|measur\w*|evaluat\w*|benchmarks?|
-    stud(?:y|ies)|method\w*|experiment\w*|analy[sz]\w*|graded|proofs?|formal|found\ that|
+    stud(?:y|ies)|method\w*|experiment\w*|analy[sz]\w*|compar(?:ed|ing)|graded|proofs?|
+    formal|found\ that|
     using|data\ set|dataset)\b"""
 )
 

@@ -11,9 +11,10 @@ are never picked.
 The lead's first sentence says who did what: among the opening sentences of
 the sources, the one stating the event (a name, then an event verb) that
 carries the most shared content, so it comes from the source that states the
-event most completely. Then sentences are added greedily by the content they
-add that the summary does not yet carry, each skipped when it adds too little
-(a near repeat); the points stay in that order, most important first. A big
+event most completely. Then sentences are added greedily by their worth,
+discounted for content the summary already carries, each skipped when it
+mostly repeats one sentence already chosen; the points stay in that order,
+most important first. A big
 story's points are grouped under section labels (``sections``).
 
 Each chosen sentence cites its own source plus every other source with one
@@ -48,7 +49,7 @@ class SummaryParams:
     lead_positions: int = 6  # the lead's first sentence comes from each article's opening
     core_units: int = 8  # the story's most shared units, which the lead should state
     words_norm: int = 25  # sentences longer than this pay for their length (square root)
-    new_content: float = 0.35  # share of its worth a sentence must add to the summary
+    new_content: float = 0.35  # share of its worth a sentence must add to each chosen one
     min_gain: float = 0.05  # of the first sentence's worth, that a further sentence must add
     section_sources: int = 5  # sources from which a story's points get section labels
     merge_support: float = 0.85  # single-sentence support another source needs to be cited too
@@ -273,7 +274,9 @@ def _select(
         return worth * (0.5 + stated) * (1 + 0.3 / (1 + candidate.position))
 
     first = max(opening or range(len(ranked)), key=lead_merit)
-    chosen, covered = [first], set(content.units(ranked[first][0].text))
+    chosen = [first]
+    said = [content.units(ranked[first][0].text)]
+    covered = set(said[0])
     floor = params.min_gain * ranked[first][1]
     while len(chosen) < count:
         best, best_gain = -1, floor
@@ -282,16 +285,18 @@ def _select(
             total = sum(carried.values())
             if index in chosen or worth <= 0 or total <= 0:
                 continue
+            repeated = max(sum(v for u, v in carried.items() if u in s) for s in said)
+            if repeated > (1 - params.new_content) * total:
+                continue  # a near repeat of one sentence already chosen
             fresh = sum(v for u, v in carried.items() if u not in covered)
-            if fresh < params.new_content * total:
-                continue  # a near repeat of what the summary says
             gain = worth * fresh / total
             if gain > best_gain:
                 best, best_gain = index, gain
         if best < 0:
             break
         chosen.append(best)
-        covered.update(content.units(ranked[best][0].text))
+        said.append(content.units(ranked[best][0].text))
+        covered.update(said[-1])
     return chosen
 
 
