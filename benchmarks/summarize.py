@@ -60,7 +60,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nuggets import Fact, all_facts, recall, stated  # noqa: E402
+from nuggets import FACTS, Fact, all_facts, recall, stated  # noqa: E402
 
 from pipeline.models import Article, Summary  # noqa: E402
 from pipeline.sentences import content_terms, reject_reason, split_sentences  # noqa: E402
@@ -299,12 +299,17 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(v * b.get(t, 0.0) for t, v in a.items()) / norms if norms else 0.0
 
 
-def facts_run(path: Path, show: bool) -> None:
+def facts_run(path: Path, folder: Path, show: bool) -> None:
     """Nugget recall of ours, lead-3 and centroid per gold story, and citation precision."""
-    facts = all_facts()
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
+    try:
+        facts = all_facts(folder)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     stories = {k: v for k, v in load_csv(path).items() if k in facts}
     if not stories:
-        raise SystemExit(f"{path}: no story has a facts file in benchmarks/facts/")
+        raise SystemExit(f"{path}: no story has a facts file in {folder}")
     summarize(next(iter(stories.values()))[:1])  # load wordfreq's tables
     console = Console() if Console().is_terminal else Console(width=160)
     table = Table(title=f"Key facts stated, {len(stories)} stories of {path.name}")
@@ -374,9 +379,10 @@ def main() -> None:
         action="store_true",
         help="nugget recall against benchmarks/facts/, with baselines",
     )
+    parser.add_argument("--facts-dir", type=Path, default=FACTS, help="where the facts files are")
     args = parser.parse_args()
     if args.facts:
-        facts_run(args.data or AI_NEWS, args.show)
+        facts_run(args.data or AI_NEWS, args.facts_dir, args.show)
         return
     if args.data:
         stories, name = load_csv(args.data), args.data.name
