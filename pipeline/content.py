@@ -23,6 +23,7 @@ import re
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .sentences import content_terms
 
@@ -78,6 +79,12 @@ class StoryContent:
 
 def units(text: str) -> dict[str, float]:
     """Content units of a text and their weight: rarity, raised for figures and names."""
+    return dict(_units(text))
+
+
+@lru_cache(maxsize=16384)
+def _units(text: str) -> tuple[tuple[str, float], ...]:
+    """Cached: a sentence is weighed for the lead, for every point and for the headline."""
     names = {t for n in _NAME.findall(text) for t in content_terms(n)}
     found = {}
     for term, rarity in content_terms(text).items():
@@ -88,7 +95,7 @@ def units(text: str) -> dict[str, float]:
             found[term] = rarity * 1.5
         elif rarity >= _MIN_RARITY:
             found[term] = rarity * (1.3 if term in names else 1.0)
-    return found
+    return tuple(found.items())
 
 
 def story_content(texts: Mapping[int, str], stray_share: float = 0.5) -> StoryContent:
@@ -135,10 +142,12 @@ def _strays(by_source: Mapping[int, dict[str, float]], stray_share: float) -> fr
     )
 
 
-def states_event(sentence: str) -> bool:
-    """Whether the sentence says who did what: a name, then an event verb."""
+def states_event(sentence: str, main_clause_words: int = 20) -> bool:
+    """Whether the sentence says who did what: a name, then an event verb, within its
+    first ``main_clause_words`` words ("..., including OpenAI's recently released
+    Sora" is an aside, not the sentence's event)."""
     verb = _EVENT_VERB.search(sentence)
-    if verb is None:
+    if verb is None or len(sentence[: verb.start()].split()) > main_clause_words:
         return False
     return any(content_terms(name) for name in _NAME.findall(sentence[: verb.start()]))
 

@@ -26,6 +26,7 @@ the LLM path pass through.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,7 @@ class SummaryParams:
     core_units: int = 8  # the story's most shared units, which the lead should state
     words_norm: int = 25  # sentences longer than this pay for their length (square root)
     new_content: float = 0.35  # share of its worth a sentence must add to each chosen one
+    redundancy: float = 0.45  # highest cosine of all content words between two chosen sentences
     min_gain: float = 0.05  # of the first sentence's worth, that a further sentence must add
     section_sources: int = 5  # sources from which a story's points get section labels
     merge_support: float = 0.85  # single-sentence support another source needs to be cited too
@@ -260,6 +262,7 @@ def _select(
     params: SummaryParams,
 ) -> list[int]:
     """The lead's event sentence, then greedily the sentences adding the most new content."""
+    carried = [content.units(c.text) for c, _ in ranked]
     opening = [
         i
         for i, (c, _) in enumerate(ranked)
@@ -268,36 +271,50 @@ def _select(
     core = set(sorted(content.worth, key=lambda u: -content.worth[u])[: params.core_units])
 
     def lead_merit(index: int) -> float:
-        """Worth, raised for the story's core units it states and for an early position."""
-        candidate, worth = ranked[index]
-        stated = len(core & set(content.units(candidate.text))) / max(len(core), 1)
+        """Content carried (at any length: the lead may be long), raised for the story's
+        core units it states and for an early position."""
+        candidate, units = ranked[index][0], carried[index]
+        worth = sum(units.values()) * style(candidate.text, units)
+        stated = len(core & set(units)) / max(len(core), 1)
         return worth * (0.5 + stated) * (1 + 0.3 / (1 + candidate.position))
 
     first = max(opening or range(len(ranked)), key=lead_merit)
-    chosen = [first]
-    said = [content.units(ranked[first][0].text)]
-    covered = set(said[0])
+    chosen, covered = [first], set(carried[first])
     floor = params.min_gain * ranked[first][1]
     while len(chosen) < count:
         best, best_gain = -1, floor
-        for index, (candidate, worth) in enumerate(ranked):
-            carried = content.units(candidate.text)
-            total = sum(carried.values())
+        for index, (_, worth) in enumerate(ranked):
+            units = carried[index]
+            total = sum(units.values())
             if index in chosen or worth <= 0 or total <= 0:
                 continue
-            repeated = max(sum(v for u, v in carried.items() if u in s) for s in said)
-            if repeated > (1 - params.new_content) * total:
-                continue  # a near repeat of one sentence already chosen
-            fresh = sum(v for u, v in carried.items() if u not in covered)
-            gain = worth * fresh / total
-            if gain > best_gain:
+            gain = worth * sum(v for u, v in units.items() if u not in covered) / total
+            if gain > best_gain and not _repeats(index, chosen, ranked, carried, params):
                 best, best_gain = index, gain
         if best < 0:
             break
         chosen.append(best)
-        said.append(content.units(ranked[best][0].text))
-        covered.update(said[-1])
+        covered.update(carried[best])
     return chosen
+
+
+def _repeats(
+    index: int,
+    chosen: Sequence[int],
+    ranked: Sequence[tuple[_Candidate, float]],
+    carried: Sequence[Mapping[str, float]],
+    params: SummaryParams,
+) -> bool:
+    """Whether a candidate mostly repeats one chosen sentence: in shared content, or in
+    all its words."""
+    units = carried[index]
+    limit = (1 - params.new_content) * sum(units.values())
+    text = ranked[index][0].text
+    return any(
+        sum(v for u, v in units.items() if u in carried[j]) > limit
+        or _cosine(text, ranked[j][0].text) > params.redundancy
+        for j in chosen
+    )
 
 
 def _cite(
@@ -311,3 +328,11 @@ def _cite(
         and support(candidate.text, text, 1, params.merge_support) >= params.merge_support
     ]
     return SummarySentence(candidate.text, tuple(sorted(numbers)))
+
+
+def _cosine(a: str, b: str) -> float:
+    """Cosine of two sentences' rarity-weighted content words."""
+    x, y = content_terms(a), content_terms(b)
+    dot = sum(v * y.get(t, 0.0) for t, v in x.items())
+    norms = math.sqrt(sum(v * v for v in x.values()) * sum(v * v for v in y.values()))
+    return dot / norms if norms else 0.0
