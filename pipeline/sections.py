@@ -1,8 +1,8 @@
 """Section labels for the points of a big story, as a story page groups them.
 
 With many sources a flat list of points is hard to scan, so each point gets
-one of four labels by what it says: *Reactions* (someone's words: an opening
-quote or "said"), *Figures* (two or more numbers), *How it was found* (a method:
+one of four labels by what it says: *Reactions* (someone's response: a quote,
+a critic, a warning), *Figures* (two or more numbers), *How it was found* (a method:
 tested, trained, measured, compared, a benchmark or study) or else *What happened*.
 Labels only appear when the story has enough sources and its points fall
 under two labels or more: one heading over every point says nothing.
@@ -16,9 +16,12 @@ from collections.abc import Sequence
 from .models import Section, SummarySentence
 
 LABELS = ("What happened", "How it was found", "Figures", "Reactions")
-_REACTION = re.compile(  # a quote that opens the sentence, or a speech verb
-    r"""(?ix)^["“]|\b(?:said|says|told|according\ to|criticis\w*|critici\w*|praised|
-    warned|argued|welcomed|reacted|responded|called\ it|analysts?|critics?)\b"""
+# Someone's response, not any attributed fact ("the paper said" reports a finding):
+# a quote that opens the sentence, a quote someone "said", or a verb of reaction.
+_REACTION = re.compile(
+    r"""(?ix)^["“]|["“][^"”]{12,}["”],?\s+(?:\w+\s+){0,4}(?:said|says|wrote|added)\b
+    |\b(?:criticis\w*|critici[sz]\w*|praised|warned|argued|welcomed|reacted|responded|
+    called\ it|analysts?|critics?|skeptics?|sceptics?)\b"""
 )
 _FIGURE = re.compile(r"\$?\d[\d,.]*\s?(?:%|percent|billion|million|trillion|bn|[bmkx]\b)?")
 _METHOD = re.compile(

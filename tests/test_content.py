@@ -176,6 +176,8 @@ def test_points_of_a_big_story_get_section_labels() -> None:
     same = tuple(SummarySentence(f"Halcyon Research said item {n} shipped.", (1,)) for n in "ab")
     assert label_points(same * 2, sources=6, min_sources=5) == ()  # one label says nothing
     assert label("Critics said the sample was small.") == "Reactions"
+    # An attributed finding is not a reaction.
+    assert label("Concealment rose to 41% under training, the paper said.") != "Reactions"
 
 
 def test_a_big_summary_carries_sections_covering_every_point_once() -> None:
