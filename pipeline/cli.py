@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -28,7 +29,9 @@ from . import schedule as daemon
 from .config import SETTINGS, Settings, load_settings, load_sources
 from .errors import PipelineError
 from .models import StageReport
+from .render import jsonout
 from .store import Store
+from .store.migrations import schema_names
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console(soft_wrap=True)  # long paths and URLs stay on one line
@@ -58,8 +61,28 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``digest --version``: the package and the two schemas it reads and writes."""
+    if not value or ctx.resilient_parsing:
+        return
+    names = schema_names()
+    click.echo(
+        f"ai-news-digest {package_version('ai-news-digest')}\n"
+        f"database schema {len(names)} ({names[-1]})\n"
+        f"digest JSON schema_version {jsonout.SCHEMA_VERSION}"
+    )
+    ctx.exit()
+
+
 @click.group()
-@click.version_option(package_name="ai-news-digest")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version, the database schema and the digest JSON schema, and exit.",
+)
 def cli() -> None:
     """AI-news digest: fetch curated feeds, cluster articles into stories, publish a digest."""
 

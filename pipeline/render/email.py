@@ -33,6 +33,7 @@ from .dates import long_date
 from .env import environment
 from .files import write_atomic
 from .paths import day_path, source_links, story_path
+from .readable import published
 from .site import SiteParams
 
 _WIDTH = 76
@@ -73,6 +74,7 @@ def subject(digest: Digest, site: SiteParams) -> str:
 
 def html(digest: Digest, site: SiteParams, unsubscribe: str | None = None) -> str:
     """The HTML part, CSS inlined."""
+    digest = published(digest)
     web = site.absolute(day_path(digest.day))
 
     def story_link(story: RankedStory) -> str | None:
@@ -103,6 +105,7 @@ def html(digest: Digest, site: SiteParams, unsubscribe: str | None = None) -> st
 
 def text(digest: Digest, site: SiteParams, unsubscribe: str | None = None) -> str:
     """The plain-text part: the same stories, citations and numbered sources."""
+    digest = published(digest)
     count = len(digest.stories)
     lines = [
         plain_text(site.title).upper(),

@@ -22,6 +22,7 @@ from ..digest import groups, section_title
 from ..errors import PipelineError
 from ..models import Digest, RankedStory, Summary
 from .files import write_atomic
+from .readable import published
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -29,6 +30,7 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 def to_dict(digest: Digest) -> dict[str, Any]:
     """The digest as a JSON-ready dict that conforms to ``schema.json``."""
+    digest = published(digest)
     start, end = window_of(digest)
     return {
         "schema_version": SCHEMA_VERSION,

@@ -20,6 +20,7 @@ from ..models import Citation, Digest, RankedStory, SummarySentence
 from ..sanitize import plain_text, safe_url
 from .dates import long_date, short_time
 from .files import write_atomic
+from .readable import published
 
 DEFAULT_TITLE = "AI news digest"
 
@@ -30,6 +31,7 @@ _BLOCK_START = re.compile(r"^(#|[-+=]|\d+[.)])")
 
 def render(digest: Digest, title: str = DEFAULT_TITLE) -> str:
     """The Markdown text of ``digest``."""
+    digest = published(digest)
     count = len(digest.stories)
     lines = [
         f"# {escape(title)}: {long_date(digest.day)}",

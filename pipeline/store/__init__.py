@@ -1,7 +1,8 @@
 """The one place that speaks SQL: opens the database, applies migrations, converts rows.
 
 Each table has its own module (``sources``, ``articles``, ``stories``,
-``decisions``; ``editorial`` holds the editors' desk writes); a ``Store``
+``decisions``; ``editorial`` holds the editors' desk writes, ``logins``
+the failed-login counts); a ``Store``
 holds one repository object per table so callers write
 ``store.articles.insert_entries(...)``. Stages never see a row.
 """
@@ -20,6 +21,7 @@ from .articles import Articles
 from .decisions import Decisions
 from .digests import Digests
 from .editorial import Editorial
+from .logins import Logins
 from .migrations import migrations
 from .sources import Sources
 from .stories import Stories
@@ -39,6 +41,7 @@ class Store:
         self.decisions = Decisions(db)
         self.digests = Digests(db)
         self.editorial = Editorial(db, self.stories, self.decisions)
+        self.logins = Logins(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:

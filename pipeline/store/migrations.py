@@ -8,6 +8,15 @@ from sqlite_utils.migrations import Migrations
 migrations = Migrations("pipeline")
 
 
+def schema_names() -> list[str]:
+    """Every migration this code knows, in order: the last one names the schema version.
+
+    ``digest --version`` prints it, so an operator can tell which schema a
+    build writes before pointing it at a database.
+    """
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
 @migrations()
 def m001_initial(db: Database) -> None:
     db.table("sources").create(
@@ -181,3 +190,23 @@ def m003_review(db: Database) -> None:
     )
     db.execute("update stories set generated_section = section where generated_section is null")
     db.table("decisions").create_index(["story_id", "at"])
+
+
+@migrations()
+def m004_login_failures(db: Database) -> None:
+    """Failed desk logins per editor name and per client address, so every desk process
+    sees the same counts and a restart forgets nothing: ``failures`` within the window
+    that began at ``window_start``, ``strikes`` (cool-downs so far, which lengthen the
+    next one) and ``locked_until`` (no login is checked for this key before then)."""
+    db.table("login_failures").create(
+        {
+            "key": str,
+            "failures": int,
+            "window_start": str,
+            "strikes": int,
+            "locked_until": str,
+        },
+        pk="key",
+        not_null={"failures", "window_start", "strikes"},
+        defaults={"failures": 0, "strikes": 0},
+    )
