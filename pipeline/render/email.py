@@ -148,12 +148,11 @@ def _story_text(number: int, story: RankedStory) -> list[str]:
     if story.summary.lead:
         lead = " ".join(_marked(s.text, s.citations) for s in story.summary.lead)
         lines += ["", _wrap(lead, indent)]
-    if story.summary.points:
+    for label, points in story.summary.grouped():
         lines.append("")
-        lines += [
-            _wrap(_marked(s.text, s.citations), indent + "  ", indent + "- ")
-            for s in story.summary.points
-        ]
+        if label:
+            lines.append(f"{indent}{label}:")
+        lines += [_wrap(_marked(s.text, s.citations), indent + "  ", indent + "- ") for s in points]
     lines += ["", f"{indent}Sources:"]
     for citation in sources:
         label = f"[{citation.number}] "

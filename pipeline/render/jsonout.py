@@ -110,6 +110,7 @@ def _story(story: RankedStory, rank: int) -> dict[str, Any]:
             "method": summary["method"],
             "lead": summary["lead"],
             "points": summary["points"],
+            **({"sections": summary["sections"]} if "sections" in summary else {}),
         },
         "sources": summary["sources"],
         "article_urls": list(story.article_urls),

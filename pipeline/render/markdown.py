@@ -1,7 +1,7 @@
 """A digest as ``YYYY-MM-DD.md``: readable as plain text and as rendered Markdown.
 
 Per story: the headline, "N sources" with the outlets, the summary (lead as a
-paragraph, key points as a list) with its ``[n]`` marks, and the numbered
+paragraph, key points as a list, under section labels for a big story) with its ``[n]`` marks, and the numbered
 source list (outlet, title, link). The numbers of the list are the numbers of
 the marks.
 
@@ -68,8 +68,10 @@ def _story(story: RankedStory, timezone: str) -> list[str]:
     lines = [f"### {escape(story.headline)}", "", f"**{len(sources)} {noun}:** {outlets}"]
     if story.summary.lead:
         lines += ["", " ".join(_sentence(s) for s in story.summary.lead)]
-    if story.summary.points:
-        lines += ["", *(f"- {_sentence(s)}" for s in story.summary.points)]
+    for label, points in story.summary.grouped():
+        if label:
+            lines += ["", f"**{escape(label)}**"]
+        lines += ["", *(f"- {_sentence(s)}" for s in points)]
     lines += ["", "Sources:", ""]
     lines += [_source(c, timezone) for c in sources]
     return lines
