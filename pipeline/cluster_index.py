@@ -313,7 +313,7 @@ class StoryIndex:
         params = self.params
         if sim <= params.min_sim:
             return -1.0
-        frac = self._longness(min(float(features.length), story.length))
+        frac = self.longness(min(float(features.length), story.length))
         if features.entities and story.entity_norm:
             agreement = _cosine(features.entities, story.entities, story.entity_norm)
             weight = params.entity_weight * min(1.0, len(features.entities) / params.entity_full)
@@ -330,7 +330,7 @@ class StoryIndex:
             bar += (params.stale_penalty * (1.0 - fresh) - params.time_bonus * fresh) * shortness
         return sim - bar
 
-    def _longness(self, length: float) -> float:
+    def longness(self, length: float) -> float:
         """0 for a bare headline, 1 for a full article, log-linear between."""
         params = self.params
         short, long = params.short_text_terms, params.long_text_terms

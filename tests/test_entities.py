@@ -18,7 +18,6 @@ from pipeline.store.editorial import EditRefused
 from tests.conftest import make_article
 from tests.test_digest import make_story
 
-
 AT = datetime(2024, 12, 20, 9, tzinfo=UTC)
 
 

@@ -29,6 +29,7 @@ from ..models import Digest
 from ..sanitize import clean_html, plain_text
 from .env import environment
 from .paths import day_path, source_links, story_path
+from .readable import published
 
 if TYPE_CHECKING:
     from .site import SiteParams
@@ -38,7 +39,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def render(digests: Sequence[Digest], params: SiteParams) -> bytes:
     """The Atom document for the newest ``params.feed_entries`` of ``digests`` (sorted by day)."""
-    newest = sorted(digests, key=lambda d: d.day, reverse=True)[: params.feed_entries]
+    newest = [
+        published(d)
+        for d in sorted(digests, key=lambda d: d.day, reverse=True)[: params.feed_entries]
+    ]
     feed = FeedGenerator()
     feed.id(params.absolute("") or "urn:ai-news-digest:feed")
     feed.title(plain_text(params.title))

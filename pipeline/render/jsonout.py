@@ -26,6 +26,7 @@ from ..digest import groups, section_title
 from ..errors import PipelineError
 from ..models import NEW, Digest, RankedStory, Summary, SummarySentence
 from .files import write_atomic
+from .readable import published
 
 SCHEMA_VERSION = 2
 READABLE = (1, SCHEMA_VERSION)
@@ -34,6 +35,7 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 def to_dict(digest: Digest) -> dict[str, Any]:
     """The digest as a JSON-ready dict that conforms to ``schema.json``."""
+    digest = published(digest)
     start, end = window_of(digest)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -113,6 +115,7 @@ def _story(story: RankedStory, rank: int) -> dict[str, Any]:
             "method": summary["method"],
             "lead": summary["lead"],
             "points": summary["points"],
+            **({"sections": summary["sections"]} if "sections" in summary else {}),
         },
         "sources": summary["sources"],
         "article_urls": list(story.article_urls),

@@ -43,6 +43,7 @@ from . import topics as topic_pages
 from .env import TEMPLATES, environment
 from .files import write_atomic
 from .paths import TOPICS_INDEX, day_path, day_story_path, month_path, story_path, topic_path
+from .readable import published
 
 _OURS = re.compile(r"(\d{4}/\d{2}/(\d{2}/)?|stories/|topics/)[^/]+\.html")
 _FOLDERS = ("[0-9][0-9][0-9][0-9]", "stories", "topics")
@@ -97,7 +98,7 @@ def build(
     the stories list (a hidden one is left out, a merged one redirects).
     """
     topics = topics or Topics()
-    by_day = {d.day: d for d in digests}
+    by_day = {d.day: published(d) for d in digests}
     ordered = [by_day[day] for day in sorted(by_day)]
     out = _Output(Path(site_dir))
     style = (TEMPLATES / "style.css").read_bytes()

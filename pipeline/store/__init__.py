@@ -1,7 +1,8 @@
 """The one place that speaks SQL: opens the database, applies migrations, converts rows.
 
 Each table has its own module (``sources``, ``articles``, ``stories``,
-``decisions``; ``editorial`` holds the editors' desk writes); a ``Store``
+``decisions``; ``editorial`` holds the editors' desk writes, ``logins``
+the failed-login counts); a ``Store``
 holds one repository object per table so callers write
 ``store.articles.insert_entries(...)``. Stages never see a row.
 """
@@ -22,6 +23,7 @@ from .digests import Digests
 from .editions import Editions
 from .editorial import Editorial
 from .entities import Entities
+from .logins import Logins
 from .migrations import migrations
 from .sources import Sources
 from .stories import Stories
@@ -43,6 +45,7 @@ class Store:
         self.editions = Editions(db)
         self.entities = Entities(db, self.decisions)
         self.editorial = Editorial(db, self.stories, self.decisions)
+        self.logins = Logins(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ from ..errors import StoreError
 from ..models import Summary
 from .convert import from_iso, to_iso
 from .decisions import CANNOT_LINK, MUST_LINK, Decisions
+from .locking import immediate
 from .stories import Stories
 
 # Desk action → the status it sets. Unpinning leaves the story approved: an
@@ -405,22 +406,8 @@ class Editorial:
 
     # -- helpers -----------------------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        """One transaction that takes the write lock first, so the version read inside it
-        cannot change before the write (a deferred BEGIN could fail to upgrade instead)."""
-        if self.db.conn.in_transaction:
-            with self.db.atomic():
-                yield
-            return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[None]:
+        return immediate(self.db)
 
     def _row(self, story_id: int) -> dict[str, Any]:
         cursor = self.db.execute("select * from stories where id = ?", [story_id])

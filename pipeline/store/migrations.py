@@ -8,6 +8,15 @@ from sqlite_utils.migrations import Migrations
 migrations = Migrations("pipeline")
 
 
+def schema_names() -> list[str]:
+    """Every migration this code knows, in order: the last one names the schema version.
+
+    ``digest --version`` prints it, so an operator can tell which schema a
+    build writes before pointing it at a database.
+    """
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
 @migrations()
 def m001_initial(db: Database) -> None:
     db.table("sources").create(
@@ -184,6 +193,26 @@ def m003_review(db: Database) -> None:
 
 
 @migrations()
+def m004_login_failures(db: Database) -> None:
+    """Failed desk logins per editor name and per client address, so every desk process
+    sees the same counts and a restart forgets nothing: ``failures`` within the window
+    that began at ``window_start``, ``strikes`` (cool-downs so far, which lengthen the
+    next one) and ``locked_until`` (no login is checked for this key before then)."""
+    db.table("login_failures").create(
+        {
+            "key": str,
+            "failures": int,
+            "window_start": str,
+            "strikes": int,
+            "locked_until": str,
+        },
+        pk="key",
+        not_null={"failures", "window_start", "strikes"},
+        defaults={"failures": 0, "strikes": 0},
+    )
+
+
+@migrations()
 def m005_living_stories(db: Database) -> None:
     """What living stories and topics need.
 
@@ -193,8 +222,9 @@ def m005_living_stories(db: Database) -> None:
     permanent page's name at first publication, so a later headline edit
     never moves it. ``entities`` are the organisations, people, models,
     papers and concepts found in stories (an editor's rename, merge or hide
-    is kept in ``name``, ``merged_into`` and ``hidden``), ``entity_aliases``
-    the names that find them and ``story_entities`` the links.
+    is kept in ``name``, ``merged_into`` and ``hidden``; their slugs, the
+    topic pages' names, never change) and ``story_entities`` the links.
+    ``stories.entities_key`` is the members' key when entities were found.
     """
     db.table("editions").create(
         {"date": str, "story_id": int, "edition": str, "article_ids": str},
