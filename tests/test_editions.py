@@ -3,6 +3,7 @@ its timeline, and redirects for merged stories and old per-day pages."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -210,6 +211,15 @@ def test_one_permanent_page_with_timeline_and_redirects_for_old_and_merged_pages
         assert (tmp_path / old).parent.joinpath(target[0]).resolve() == (
             tmp_path / "stories/9-alignment-faking.html"
         ).resolve()
+    merged = json.loads((tmp_path / "stories/4-claude.json").read_text())
+    assert merged["merged_into"] == {"id": 9, "url": "stories/9-alignment-faking.html"}
+    data = json.loads((tmp_path / "stories/9-alignment-faking.json").read_text())
+    assert data["merged_into"] is None and data["days"] == [
+        "2024-12-17",
+        "2024-12-18",
+        "2024-12-19",
+    ]
+    assert [e["sources"] for e in data["timeline"]] == [[2], [1], [3]]
     day = lxml.html.parse(str(tmp_path / "2024/12/19/index.html")).getroot()
     card = day.xpath("//article[@id='story-9']")[0]
     assert "is-update" in card.get("class")

@@ -165,6 +165,7 @@ def test_layout_pages_exist_and_nothing_needs_javascript(built):
     for digest in digests:
         expected.add(site.day_path(digest.day))
         expected |= {site.story_path(s) for s in digest.stories}
+        expected |= {site.story_path(s).replace(".html", ".json") for s in digest.stories}
         expected |= {site.day_story_path(digest.day, s.id) for s in digest.stories}
     produced = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
     assert produced == expected

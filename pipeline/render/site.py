@@ -10,6 +10,7 @@ does not resolve folders)::
     YYYY/MM/DD/index.html       a day's digest; updates are marked as such
     YYYY/MM/DD/story-ID.html    redirect to the story's permanent page (older links)
     stories/ID-SLUG.html        a story's one permanent page, with its timeline and topics
+    stories/ID-SLUG.json        the same as data, with ``merged_into`` once merged away
     topics/index.html           every topic, most covered first
     topics/SLUG.html            a topic: its stories in date order, its neighbourhood
     graph.json                  the same stories and topics as nodes and edges
@@ -45,7 +46,7 @@ from .files import write_atomic
 from .paths import TOPICS_INDEX, day_path, day_story_path, month_path, story_path, topic_path
 from .readable import published
 
-_OURS = re.compile(r"(\d{4}/\d{2}/(\d{2}/)?|stories/|topics/)[^/]+\.html")
+_OURS = re.compile(r"(\d{4}/\d{2}/(\d{2}/)?|topics/|stories/)[^/]+\.html|stories/[^/]+\.json")
 _FOLDERS = ("[0-9][0-9][0-9][0-9]", "stories", "topics")
 
 
@@ -128,6 +129,9 @@ def build(
         else:
             context = {**_story(page, params), "topics": about[page.id]}
             out.page(page.path, "story.html", common, context)
+        into = (merged or {}).get(page.id) if page.id in moved else None
+        data = stories.as_json(page, about[page.id], pages[into] if into is not None else None)
+        out.file(stories.json_path(page), data)
     _topics(
         out, common, pages, topics, {s: t for s, t in (merged or {}).items() if s in moved}, params
     )
@@ -283,7 +287,7 @@ class _Output:
         """Remove our day, story and month pages that this build did not produce."""
         keep = set(self.paths)
         for year in (f for pattern in _FOLDERS for f in self.root.glob(pattern) if f.is_dir()):
-            for path in sorted(year.rglob("*.html")):
+            for path in sorted(p for p in year.rglob("*") if p.suffix in (".html", ".json")):
                 relative = path.relative_to(self.root).as_posix()
                 if _OURS.fullmatch(relative) and path not in keep:
                     path.unlink()

@@ -16,12 +16,15 @@ link breaks. So do the per-day story pages of earlier versions of the site
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ..models import UPDATE, Citation, Digest, RankedStory
+from ..models import UPDATE, Citation, Digest, RankedStory, Topic
 from .paths import story_path
+
+JSON_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +102,36 @@ def redirects(pages: Mapping[int, StoryPage], merged: Mapping[int, int]) -> dict
         for story_id, target in merged.items()
         if story_id in pages and target in pages and target != story_id
     }
+
+
+def json_path(page: StoryPage) -> str:
+    """Site path of the story's data, beside its page."""
+    return page.path.removesuffix(".html") + ".json"
+
+
+def as_json(page: StoryPage, topics: Sequence[Topic], merged_into: StoryPage | None) -> bytes:
+    """The permanent page as data: days, timeline, topics, and where it went if merged away."""
+    story = page.story
+    data = {
+        "version": JSON_VERSION,
+        "id": page.id,
+        "url": page.path,
+        "headline": story.headline,
+        "first_published": page.days[0].isoformat(),
+        "days": [d.isoformat() for d in page.days],
+        "sources": len(story.summary.sources),
+        "primary_sources": list(story.primary_sources),
+        "timeline": [
+            {
+                "date": e.day.isoformat(),
+                "first": e.first,
+                "sources": [c.number for c in e.sources],
+            }
+            for e in page.timeline
+        ],
+        "topics": [t.slug for t in topics],
+        "merged_into": (
+            {"id": merged_into.id, "url": merged_into.path} if merged_into is not None else None
+        ),
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
