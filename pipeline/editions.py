@@ -42,6 +42,7 @@ POSITION_DECAY = 0.05  # the further down an article, the less a sentence is its
 MAX_WORDS = 45
 SLUG_WORDS = 8
 CORE_SHARE = 0.6  # a name in this share of a story's earlier headlines is its core
+PRIMARY_BONUS = 0.5  # an update whose new sources include the primary one ranks this much higher
 PAPER_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "doi.org", "openreview.net"})
 
 

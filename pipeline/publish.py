@@ -127,9 +127,13 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
         score = rank.score(members, end, story.status, rank_params, source_tags=tags)
         fresh = editions.new_members(members, summary.sources, edition)
         value, explanation = score.value, score.explanation
+        primary = editions.primary_sources(members, summary.sources)
         if fresh:  # an update ranks by what joined, not by the story's whole size
             news = rank.score(fresh, end, story.status, rank_params, source_tags=tags)
             value, explanation = news.value, f"update: {news.explanation}"
+            if set(primary) & set(edition.new_sources):  # the paper or announcement itself
+                value = round(value * (1 + editions.PRIMARY_BONUS), 4)
+                explanation += "; a primary source joined"
         scores[story.id] = (value, explanation, score.included)
         headline = (stored["headline"] if whole or story.edited else "") or summary.headline
         slug = slugs.get(story.id) or editions.page_slug(headline, story.id)
@@ -153,7 +157,7 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
                 new_sources=edition.new_sources,
                 whats_new=editions.whats_new(members, summary, edition),
                 url=paths.story_page(slug),
-                primary_sources=editions.primary_sources(members, summary.sources),
+                primary_sources=primary,
                 topics=topics.get(story.id, ()),
             )
         )

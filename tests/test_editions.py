@@ -265,3 +265,53 @@ def test_the_stream_benchmark_replays_days_without_repeats(tmp_path):
     assert score.stories > 10 and score.updates > 0
     assert score.repeats == 0 and score.clean == score.sentences
     assert score.correct <= score.updates
+
+
+def test_an_update_ranks_by_what_joined_and_higher_when_its_primary_source_joined(tmp_path):
+    from pipeline import run
+    from pipeline.config import Settings
+    from pipeline.models import Entry, ExtractedPage, Source
+    from pipeline.store import Store
+
+    settings = replace(
+        Settings(), digests_dir=str(tmp_path / "d"), site_dir=str(tmp_path / "s"), timezone="UTC"
+    )
+    store = Store.memory()
+    outlets = ["Frontier Signal", "Meridian Wire", "PaperStream", "Guardrail"]
+    store.sources.sync([Source(o, f"https://{o.split()[0].lower()}.example/feed") for o in outlets])
+    ids = {s.name: s.id for s in store.sources.all()}
+
+    def add(outlet: str, url: str, title: str, text: str, at: datetime) -> None:
+        entry = Entry(url=url, guid=url, title=title, published_at=at)
+        (article_id,) = store.articles.insert_entries(ids[outlet], [(entry, url)], at)
+        store.articles.set_extracted(article_id, ExtractedPage(text=text), None, at)
+
+    add("Frontier Signal", "https://frontier.example/a", "Claude 3 Opus fakes alignment", FIRST, T)
+    add(
+        "Meridian Wire",
+        "https://meridian.example/a",
+        "Anthropic: Claude 3 Opus fakes alignment",
+        SECOND,
+        T,
+    )
+    run.process_new(store, settings)
+    first = run.build_day(store, settings, D18)
+    (story,) = [s for s in first.digest.stories if s.outlets == 2]
+    later = T.replace(day=18, hour=12)
+    add(
+        "PaperStream",
+        "https://arxiv.org/abs/2412.14093",
+        "Alignment faking in Claude 3 Opus",
+        FIRST + " " + LATER,
+        later,
+    )
+    run.process_new(store, settings)
+    second = run.build_day(store, settings, D19)
+    (update,) = [s for s in second.digest.stories if s.id == story.id]
+    assert update.edition == UPDATE and update.first_published == D18
+    assert update.new_sources and set(update.new_sources) <= set(update.primary_sources)
+    assert (
+        update.explanation.startswith("update: 1 outlet")
+        and "a primary source joined" in update.explanation
+    )
+    store.close()
