@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from . import digest, editions, entities, llm, mail, params, rank, render, summarize
+from . import continuations, digest, editions, entities, llm, mail, params, rank, render, summarize
 from .config import Settings
 from .errors import ConfigError, PipelineError
 from .models import Article, Digest, RankedStory, StageReport, Summary
@@ -107,7 +107,8 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
     rank_params = params.for_rank(settings)
     tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
     published = store.editions.published_before(day)
-    if split_branches(store, start, end, published):
+    moved = split_branches(store, start, end, published)
+    if moved + join_continuations(store, settings, day, start, end, published):
         summarize_stories(store, settings)
         link_entities(store)
     active = store.stories.active_between(start, end)
@@ -117,7 +118,7 @@ def build_day(store: Store, settings: Settings, day: date, limit: int | None = N
     scores: dict[int, tuple[float, str, bool]] = {}
     for story in active:
         every = store.articles.get_many(story.article_ids)
-        members = [a for a in every if a.when is None or _utc(a.when) < end]
+        members = _until(every, end)
         stored = store.stories.generated(story.id)
         whole = len(members) == len(every)  # else: shown as it stood at publication
         summary: Summary = (stored["summary"] if whole else None) or summarize.summarize(members)
@@ -199,8 +200,7 @@ def split_branches(
     tied = {a for pair in store.decisions.constraints().must_link for a in pair}
     split = 0
     for story in store.stories.active_between(start, end):
-        members = store.articles.get_many(story.article_ids)
-        members = [a for a in members if a.when is None or _utc(a.when) < end]
+        members = _until(store.articles.get_many(story.article_ids), end)
         earlier = [a for a in members if a.id in published]
         fresh = [a for a in members if a.id not in published]
         if not earlier or not fresh or tied & {a.id for a in fresh}:
@@ -213,6 +213,55 @@ def split_branches(
             LOGGER.info("story %s: articles %s tell a new event, split off", story.id, moved)
             split += 1
     return split
+
+
+def join_continuations(
+    store: Store,
+    settings: Settings,
+    day: date,
+    start: datetime,
+    end: datetime,
+    published: Mapping[int, date],
+) -> int:
+    """Fold a story about to be published as new into the published story it continues.
+
+    More coverage of a published event after the clustering window closed
+    (see ``continuations``) joins the earlier story, as an editor's merge
+    would, so it keeps its id and permanent page and is published as an
+    update. Rejected stories, stories an editor edited and articles an editor
+    kept apart are left alone. Returns how many stories were folded.
+    """
+    since = day - timedelta(days=continuations.LOOKBACK_DAYS)
+    shown = [a for a, first in published.items() if first >= since]
+    earlier: dict[int, list[Article]] = {}
+    for story_id in sorted({a.story_id for a in store.articles.get_many(shown) if a.story_id}):
+        story = store.stories.get(story_id)
+        if story.status != "rejected":
+            earlier[story_id] = _until(store.articles.get_many(story.article_ids), end)
+    later: dict[int, list[Article]] = {}
+    for story in store.stories.active_between(start, end):
+        members = _until(store.articles.get_many(story.article_ids), end)
+        fresh = not any(a.id in published for a in members)
+        if fresh and story.id not in earlier and story.status != "rejected" and not story.edited:
+            later[story.id] = members
+    if not earlier or not later:
+        return 0
+    apart = store.decisions.constraints().cannot_link
+    found = continuations.find(earlier, later, params.for_cluster(settings), apart)
+    for link in found:
+        into, gone = store.stories.record(link.earlier), store.stories.record(link.later)
+        if into is None or gone is None:
+            continue
+        store.editorial.merge(
+            "pipeline", link.earlier, into.version, link.later, gone.version, _now()
+        )
+        LOGGER.info("story %s continues published story %s, merged", link.later, link.earlier)
+    return len(found)
+
+
+def _until(members: list[Article], end: datetime) -> list[Article]:
+    """The members published before ``end``: the story as it stood at publication time."""
+    return [a for a in members if a.when is None or _utc(a.when) < end]
 
 
 def _utc(moment: datetime) -> datetime:
