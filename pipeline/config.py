@@ -63,6 +63,9 @@ class Settings:
     cluster_window_hours: float = _setting(
         72.0, "A story stays open for new articles this long after its last one"
     )
+    continuation_days: int = _setting(
+        14, "Later coverage of a story published this many days back is an update of it (0: off)"
+    )
     summarizer: str = _setting("extractive", "Summaries: extractive (no model) or llm")
     llm_base_url: str = _setting("", "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     llm_model: str = _setting("", "Model name sent to the LLM endpoint")
@@ -248,6 +251,7 @@ _NOT_NEGATIVE = (
     "backoff_base_s",
     "max_retry_after_s",
     "cluster_window_hours",
+    "continuation_days",
     "schedule_build_every_s",
 )
 

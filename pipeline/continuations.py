@@ -12,9 +12,12 @@ means inside the window: each article's ``StoryIndex.features`` scored by
 ``StoryIndex.margin`` against the earlier story's members (names, figures,
 words, the time gap), or a primary source (paper, repository, announcement)
 they both cite. A story continues an earlier one only when at least half of
-its articles find that story so, and when its articles still name the
-earlier story's core (``editions.is_branch``: the same lab's next paper is
-a new event, not a continuation).
+its articles find that story so, and when its articles name the earlier
+story's core (``editions.is_branch``). Found by words alone, the earlier
+articles must also name the later story's core (``is_branch`` the other
+way): the same lab's next paper shares the lab, its people and its
+boilerplate and may clear the margin, while its own product is missing
+from what was published before.
 """
 
 from __future__ import annotations
@@ -28,9 +31,6 @@ from .cluster import ClusterParams
 from .cluster_index import StoryIndex
 from .editions import is_branch
 from .models import Article
-
-LOOKBACK_DAYS = 14
-"""Published stories whose latest article is at most this old are compared: a week-late review."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,31 +72,52 @@ def find(
         if not members:
             continue
         begins = min(_seconds(a) for a in members)
-        votes: Counter[int] = Counter()
-        for article in members:
-            features = index.features(article)
-            when = _seconds(article)
-            scored = [
-                (index.margin(candidate, features, when), candidate)
-                for candidate in index.candidates(features)
-                if last[candidate] < begins - window
-            ]
-            same = [
-                (margin, candidate)
-                for margin, candidate in scored
-                if margin > 0.0 or not features.links.isdisjoint(cited[candidate])
-            ]
-            if same:
-                votes[max(same)[1]] += 1
+        closed = {c for c, t in last.items() if t < begins - window}
+        votes, linked = _votes(index, members, closed, cited)
         for candidate, count in votes.most_common():
             if 2 * count < len(members):
                 break
-            if not _kept_apart(members, earlier[candidate], apart) and not is_branch(
-                members, earlier[candidate]
-            ):
+            theirs = earlier[candidate]
+            if _kept_apart(members, theirs, apart) or is_branch(members, theirs):
+                continue
+            # Words alone can tie the same lab's next event to it: then its own core must
+            # be named by the earlier articles too. A shared paper or announcement needs not.
+            if candidate in linked or not is_branch(theirs, members):
                 found.append(Continuation(earlier=candidate, later=story_id))
                 break
     return found
+
+
+def _votes(
+    index: StoryIndex,
+    members: Sequence[Article],
+    closed: set[int],
+    cited: Mapping[int, set[str]],
+) -> tuple[Counter[int], set[int]]:
+    """Per closed story, how many members find it the same event; and those found by a link.
+
+    A member finds the closed story it clears by the largest margin, counting
+    as cleared one that cites a primary source of the member's.
+    """
+    votes: Counter[int] = Counter()
+    linked: set[int] = set()
+    for article in members:
+        features = index.features(article)
+        when = _seconds(article)
+        same = []
+        for candidate in index.candidates(features):
+            if candidate not in closed:
+                continue
+            margin = index.margin(candidate, features, when)
+            shares = not features.links.isdisjoint(cited[candidate])
+            if margin > 0.0 or shares:
+                same.append((margin, shares, candidate))
+        if same:
+            _, shares, best = max(same)
+            votes[best] += 1
+            if shares:
+                linked.add(best)
+    return votes, linked
 
 
 def _kept_apart(

@@ -228,24 +228,26 @@ def join_continuations(
     More coverage of a published event after the clustering window closed
     (see ``continuations``) joins the earlier story, as an editor's merge
     would, so it keeps its id and permanent page and is published as an
-    update. Rejected stories, stories an editor edited and articles an editor
-    kept apart are left alone. Returns how many stories were folded.
+    update. The stories compared are those holding an article that a digest
+    of the last ``continuation_days`` first carried (0 turns this off).
+    Rejected stories, stories an editor edited and articles an editor kept
+    apart are left alone. Returns how many stories were folded.
     """
-    since = day - timedelta(days=continuations.LOOKBACK_DAYS)
+    since = day - timedelta(days=settings.continuation_days)
     shown = [a for a, first in published.items() if first >= since]
     earlier: dict[int, list[Article]] = {}
     for story_id in sorted({a.story_id for a in store.articles.get_many(shown) if a.story_id}):
         story = store.stories.get(story_id)
         if story.status != "rejected":
             earlier[story_id] = _until(store.articles.get_many(story.article_ids), end)
+    if not earlier:
+        return 0
     later: dict[int, list[Article]] = {}
     for story in store.stories.active_between(start, end):
         members = _until(store.articles.get_many(story.article_ids), end)
         fresh = not any(a.id in published for a in members)
         if fresh and story.id not in earlier and story.status != "rejected" and not story.edited:
             later[story.id] = members
-    if not earlier or not later:
-        return 0
     apart = store.decisions.constraints().cannot_link
     found = continuations.find(earlier, later, params.for_cluster(settings), apart)
     for link in found:

@@ -125,3 +125,27 @@ def test_an_editor_who_split_the_continuation_off_keeps_it_apart(pipeline_store)
     by_id = {s.id: s for s in report.digest.stories}
     assert by_id[alone].edition == NEW and story.id not in by_id
     assert store.articles.get_many([late])[0].story_id == alone
+
+
+def test_only_stories_whose_window_had_closed_are_compared():
+    from pipeline import continuations
+    from pipeline.cluster import ClusterParams
+    from tests.conftest import make_article
+
+    def article(i: int, outlet: str, title: str, text: str, at: datetime):
+        return make_article(i, outlet, title, text=text, published_at=at, links=(PAPER,))
+
+    earlier = {
+        1: [
+            article(1, "Frontier Signal", "Claude 3 Opus fakes alignment, paper finds", FIRST, T),
+            article(2, "Meridian Wire", "Anthropic: Claude 3 Opus fakes alignment", SECOND, T),
+        ]
+    }
+    title = "Reviewers question the alignment faking paper"
+    params = ClusterParams()
+    soon = {2: [article(3, "Guardrail", title, REVIEW, T + timedelta(days=1))]}
+    late = {2: [article(3, "Guardrail", title, REVIEW, LATE)]}
+
+    assert continuations.find(earlier, soon, params) == []  # clustering's own decision stands
+    assert continuations.find(earlier, late, params) == [continuations.Continuation(1, 2)]
+    assert continuations.find(earlier, late, params, frozenset({(2, 3)})) == []
