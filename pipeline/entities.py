@@ -35,6 +35,7 @@ from slugify import slugify
 from wordfreq import zipf_frequency
 
 from .models import Article, Entity, Mention
+from .render.dates import DAYS, MONTHS
 
 GAZETTEER = Path(__file__).with_name("entities.yaml")
 KINDS = ("organisation", "person", "model", "paper", "concept", "name")
@@ -98,25 +99,8 @@ _LEADING = frozenset(
         "Where",
         "Which",
         "Q",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
+        *DAYS,
+        *MONTHS,
         "Watch",
         "Reading",
         "Here",

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from ..models import UPDATE, RankedStory
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
     "January",
     "February",
     "March",
@@ -31,7 +31,7 @@ _MONTHS = (
 
 def long_date(day: date) -> str:
     """``Thursday 19 December 2024``."""
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def short_date(day: date) -> str:
@@ -41,12 +41,12 @@ def short_date(day: date) -> str:
 
 def day_month(day: date) -> str:
     """``19 Dec``: for a date the reader places in the current year."""
-    return f"{day.day} {_MONTHS[day.month - 1][:3]}"
+    return f"{day.day} {MONTHS[day.month - 1][:3]}"
 
 
 def month_name(year: int, month: int) -> str:
     """``December 2024``."""
-    return f"{_MONTHS[month - 1]} {year}"
+    return f"{MONTHS[month - 1]} {year}"
 
 
 def local_time(moment: datetime, timezone: str) -> datetime:
@@ -68,4 +68,4 @@ def edition_label(story: RankedStory) -> str:
     if story.first_published is None:
         return "Updated"
     first = story.first_published
-    return f"Updated · first reported {first.day} {_MONTHS[first.month - 1][:3]}"
+    return f"Updated · first reported {first.day} {MONTHS[first.month - 1][:3]}"
