@@ -12,12 +12,13 @@ means inside the window: each article's ``StoryIndex.features`` scored by
 ``StoryIndex.margin`` against the earlier story's members (names, figures,
 words, the time gap), or a primary source (paper, repository, announcement)
 they both cite. A story continues an earlier one only when at least half of
-its articles find that story so, and when its articles name the earlier
-story's core (``editions.is_branch``). Found by words alone, the earlier
-articles must also name the later story's core (``is_branch`` the other
-way): the same lab's next paper shares the lab, its people and its
-boilerplate and may clear the margin, while its own product is missing
-from what was published before.
+its articles find that story so, and when each of its articles names the
+earlier story's core (``editions.is_branch``; one that does not is another
+event that clustering put beside the continuation). Found by words alone,
+the earlier articles must also name the later story's core (``is_branch``
+the other way): the same lab's next paper shares the lab, its people and its
+boilerplate and may clear the margin, while its own product is missing from
+what was published before.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def find(
             if 2 * count < len(members):
                 break
             theirs = earlier[candidate]
-            if _kept_apart(members, theirs, apart) or is_branch(members, theirs):
+            if _kept_apart(members, theirs, apart) or any(is_branch([a], theirs) for a in members):
                 continue
             # Words alone can tie the same lab's next event to it: then its own core must
             # be named by the earlier articles too. A shared paper or announcement needs not.

@@ -149,3 +149,45 @@ def test_only_stories_whose_window_had_closed_are_compared():
     assert continuations.find(earlier, soon, params) == []  # clustering's own decision stands
     assert continuations.find(earlier, late, params) == [continuations.Continuation(1, 2)]
     assert continuations.find(earlier, late, params, frozenset({(2, 3)})) == []
+
+
+def test_a_later_story_mixing_another_event_into_the_continuation_stays_new():
+    from pipeline import continuations
+    from pipeline.cluster import ClusterParams
+    from tests.conftest import make_article
+
+    earlier = {
+        1: [
+            make_article(
+                1,
+                "Frontier Signal",
+                "Claude 3 Opus fakes alignment",
+                text=FIRST,
+                published_at=T,
+                links=(PAPER,),
+            ),
+            make_article(
+                2,
+                "Meridian Wire",
+                "Anthropic: Claude 3 Opus fakes alignment",
+                text=SECOND,
+                published_at=T,
+                links=(PAPER,),
+            ),
+        ]
+    }
+    review = make_article(
+        3,
+        "Guardrail",
+        "Reviewers question the alignment faking paper",
+        text=REVIEW,
+        published_at=LATE,
+        links=(PAPER,),
+    )
+    other = make_article(
+        4, "Lab Notes", "Anthropic releases Claude 3.5 Haiku", text=OTHER_EVENT, published_at=LATE
+    )
+    params = ClusterParams()
+
+    assert continuations.find(earlier, {2: [review]}, params) == [continuations.Continuation(1, 2)]
+    assert continuations.find(earlier, {2: [review, other]}, params) == []
