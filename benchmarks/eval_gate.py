@@ -3,7 +3,9 @@
 Runs the clustering benchmark on each labelled file (our method only), the
 summary benchmark on the demo corpus, and the key-fact benchmark on the AI-news
 stories (nugget recall of our summaries, their citation precision, and our
-margin over the better of the lead-3 and centroid baselines), prints a table,
+margin over the better of the lead-3 and centroid baselines), the living-stories
+stream (update-link precision and recall, late continuations linked, "What's
+new" citing only new sources), prints a table,
 and exits non-zero when a figure falls below its floor by more than the stated
 epsilon. ``--update``
 raises floors to what was measured; it never lowers one unless
@@ -76,6 +78,9 @@ def measure() -> dict[str, float]:
         figures[f"cluster.{name}.b3_f1"] = float(summary.group(1))
         if name in ORDER_FREE:
             figures[f"cluster.{name}.b3_f1_orders"] = float(summary.group(2))
+    stream = _numbers(_output(["benchmarks/stream.py"])[-1])
+    for metric in ("precision", "recall", "late", "clean"):
+        figures[f"stream.seed_7.{metric}"] = stream[metric]
     got = _numbers(_output(["benchmarks/summarize.py"])[-1])
     figures["summarize.demo.citation_precision"] = got["citation-precision"]
     figures["summarize.demo.multi_source_rate"] = got["multi-source"]

@@ -470,6 +470,13 @@ def main() -> None:
     for measure, cell, target in ROWS:
         table.add_row(measure, *(cell(score, elapsed) for score, elapsed in runs.values()), target)
     CONSOLE.print(table)
+    score, _ = runs["with continuations"]  # the figures the quality gate reads, on one line
+    print(
+        f"stream: precision {_share(score.correct, score.updates):.3f}"
+        f" recall {_share(score.correct, score.continued):.3f}"
+        f" late {_share(score.late_correct, score.late):.3f}"
+        f" clean {_share(score.clean, score.sentences):.3f} repeats {score.repeats}"
+    )
 
 
 def _share(part: int, whole: int) -> float:
