@@ -35,7 +35,10 @@ def _setting(default: Any, help: str) -> Any:
 class Settings:
     """The effective configuration of one run."""
 
-    db: str = _setting("pipeline.db", "SQLite database file")
+    db: str = _setting(
+        "pipeline.db",
+        "SQLite database file, or a postgresql://user@host/db URL for a shared PostgreSQL store",
+    )
     sources: str = _setting("sources.yaml", "Sources file (YAML) listing the curated feeds")
     digests_dir: str = _setting("digests", "Folder for the daily Markdown and JSON digests")
     site_dir: str = _setting("site", "Folder for the static website")
