@@ -23,6 +23,7 @@ from .config import Settings
 from .errors import ConfigError, StoreError
 from .models import Source
 from .store import Store
+from .store.db import redact
 from .store.ops import FetchTotals, Maintenance
 
 RECENT = timedelta(hours=24)  # the period status totals cover
@@ -91,7 +92,7 @@ def status(store: Store, settings: Settings, now: datetime | None = None) -> Sta
     due = [s for s in enabled if s.next_fetch_at is None or s.next_fetch_at <= now]
     latest = store.digests.latest()
     return Status(
-        db=settings.db,
+        db=redact(settings.db),
         size_bytes=maintenance.size_bytes(),
         daemon_pid=schedule.running_pid(settings.db),
         counts=maintenance.counts(),
