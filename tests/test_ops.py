@@ -132,9 +132,7 @@ def test_status_reports_fetches_failures_digests_and_the_next_runs(db_target):
     store.digests.record_built(date(2025, 6, 1), [1, 2], NOW - timedelta(days=1))
     store.digests.mark_sent(date(2025, 6, 1), NOW - timedelta(days=1))
     store.digests.record_built(date(2025, 6, 2), [3], NOW - timedelta(hours=5))
-    settings = replace(
-        Settings(), db=db_target, timezone="Europe/Berlin", publish_time="07:00"
-    )
+    settings = replace(Settings(), db=db_target, timezone="Europe/Berlin", publish_time="07:00")
 
     status = ops.status(store, settings, now=NOW)
 

@@ -568,9 +568,11 @@ def test_the_lock_names_its_holder_and_is_released_on_exit(db_target):
     assert schedule.running_pid(db_target) is None
     with schedule.instance_lock(db_target):
         assert schedule.running_pid(db_target) == os.getpid()
-        with pytest.raises(StoreError, match=f"already running.*{os.getpid()}"):
-            with schedule.instance_lock(db_target):
-                pass
+        with (
+            pytest.raises(StoreError, match=f"already running.*{os.getpid()}"),
+            schedule.instance_lock(db_target),
+        ):
+            pass
     assert schedule.running_pid(db_target) is None
 
 
