@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import demo, listing, logs, opml, ops, params, run
+from . import demo, listing, logs, opml, ops, params, run, tasks
 from . import schedule as daemon
 from .config import SETTINGS, Settings, load_settings, load_sources
 from .errors import PipelineError
@@ -37,7 +37,9 @@ console = Console(soft_wrap=True)  # long paths and URLs stay on one line
 def common_options(func: F) -> F:
     """--db, --sources and -v, shared by every command (like sqlite-utils' output_options)."""
 
-    @click.option("--db", "db", envvar=None, help="SQLite database file [env DIGEST_DB]")
+    @click.option(
+        "--db", "db", envvar=None, help="SQLite file or postgresql:// URL [env DIGEST_DB]"
+    )
     @click.option("--sources", "sources", help="Sources file [env DIGEST_SOURCES]")
     @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug)")
     @functools.wraps(func)
@@ -420,8 +422,28 @@ def demo_cmd(settings: Settings, origins: dict[str, str], out: Path, port: int) 
 @common_options
 def schedule_cmd(settings: Settings, origins: dict[str, str]) -> None:
     """Run the daemon: fetch sources as they fall due, and build (and email) the digest daily
-    at publish_time. One daemon per database; SIGTERM or Ctrl-C stops it between steps."""
+    at publish_time. One daemon per database; SIGTERM or Ctrl-C stops it between steps.
+    On PostgreSQL it only queues that work, for `digest worker` processes."""
     daemon.serve(settings)
+
+
+@cli.command("worker")
+@click.option("--concurrency", type=int, help="Tasks at once [setting worker_concurrency]")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(tasks.QUEUES),
+    help="Take only this queue's tasks (repeatable); default every queue",
+)
+@common_options
+def worker_cmd(
+    settings: Settings, origins: dict[str, str], concurrency: int | None, queues: tuple[str, ...]
+) -> None:
+    """Take fetch, extract, cluster, summarize and build tasks from the queue in the
+    PostgreSQL database; run any number, on any machines. SIGTERM lets the tasks in
+    flight finish, then stops."""
+    tasks.serve_worker(settings, concurrency or settings.worker_concurrency, queues or tasks.QUEUES)
 
 
 @cli.command()

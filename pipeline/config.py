@@ -121,6 +121,9 @@ class Settings:
     schedule_grace_min: int = _setting(
         720, "Minutes late a missed daily build still runs (machine asleep, daemon down)"
     )
+    worker_concurrency: int = _setting(
+        8, "Tasks one `digest worker` process runs at once (fetches mostly wait on the network)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +240,7 @@ _AT_LEAST_ONE = (
     "max_page_bytes",
     "schedule_fetch_every_s",
     "schedule_grace_min",
+    "worker_concurrency",
 )
 _ABOVE_ZERO = (
     "connect_timeout_s",

@@ -51,10 +51,11 @@ from .models import (
     RankedStory,
     Source,
     StageReport,
+    Story,
     Summary,
 )
 from .render import email, jsonout
-from .store import Store
+from .store import Store, locks
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -394,7 +395,16 @@ def process_new(
 
     A long-lived caller (the daemon) passes one ``features`` cache to every
     call, so the articles of the window are not analysed again each round.
+    Online clustering depends on arrival order, so on a shared PostgreSQL store
+    one process at a time runs this (an advisory lock; the others wait).
     """
+    with store.one_at_a_time(locks.CLUSTER):
+        return _process_new(store, settings, features)
+
+
+def _process_new(
+    store: Store, settings: Settings, features: cluster.FeatureCache | None
+) -> StageReport:
     fresh = store.articles.undeduplicated()
     hashes = [(a.id, *dedupe.fingerprint(a)) for a in fresh]
     store.articles.set_hashes(hashes)
@@ -451,23 +461,29 @@ def summarize_stories(store: Store, settings: Settings) -> StageReport:
     """
     stale = store.stories.needing_summary()
     tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
-    rank_params = params.for_rank(settings)
-    now = _now()
     for story, key in stale:
-        members = store.articles.get_many(story.article_ids)
-        summary = _summarize(members, settings)
-        score = rank.score(members, now, story.status, rank_params, source_tags=tags)
-        store.stories.set_generated(
-            story.id,
-            key,
-            summary,
-            score.value,
-            score.explanation,
-            score.section,
-            score.relevance.value,
-            score.included,
-        )
+        summarize_story(store, settings, story, key, tags)
     return StageReport(stage="summarize", processed=len(stale))
+
+
+def summarize_story(
+    store: Store, settings: Settings, story: Story, key: str, tags: dict[int, tuple[str, ...]]
+) -> None:
+    """Summarize and score one story whose members are ``key`` (``stories.members_key``);
+    ``tags`` are the sources' tags (source id → tags), for the rank stage."""
+    members = store.articles.get_many(story.article_ids)
+    summary = _summarize(members, settings)
+    score = rank.score(members, _now(), story.status, params.for_rank(settings), source_tags=tags)
+    store.stories.set_generated(
+        story.id,
+        key,
+        summary,
+        score.value,
+        score.explanation,
+        score.section,
+        score.relevance.value,
+        score.included,
+    )
 
 
 def rebuild_stories(store: Store, settings: Settings) -> StageReport:

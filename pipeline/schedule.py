@@ -48,7 +48,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import cluster, run
+from . import cluster, run, tasks
 from .config import Settings, load_sources
 from .errors import ConfigError, PipelineError, StoreError
 from .store import Store, locks
@@ -333,6 +333,9 @@ class _Daemon:
         settings = self.settings
         with Store.open(settings.db) as store:  # in the job's own thread
             self._sync_sources(store)
+            if is_postgres(settings.db):  # `digest worker` processes do the work
+                fields.update(tasks.enqueue_round(store, settings))
+                return
             report = _until_stopped(run.fetch_round_async(store, settings), self.stop)
             if report is None:
                 fields["outcome"] = "interrupted"
@@ -378,6 +381,9 @@ class _Daemon:
         settings = self.settings
         day: date = datetime.now(ZoneInfo(settings.timezone)).date()
         fields["day"] = day.isoformat()
+        if is_postgres(settings.db):
+            fields["queued"] = tasks.enqueue_build(settings, day)
+            return
         with Store.open(settings.db) as store:  # in the job's own thread
             built = run.build_day(store, settings, day)
             fields.update(stories=len(built.digest.stories), files=len(built.paths))

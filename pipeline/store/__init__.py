@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StoreError
-from . import migrations
+from . import locks, migrations
 from .articles import Articles
 from .db import Connection, PostgresConnection, SqliteConnection, is_postgres, redact
 from .decisions import Decisions
@@ -90,6 +90,18 @@ class Store:
     def atomic(self) -> Iterator[None]:
         """One transaction: everything inside is written together or not at all."""
         with self.db.atomic():
+            yield
+
+    @contextmanager
+    def one_at_a_time(self, key: int) -> Iterator[None]:
+        """Run the block while no other process runs a block under ``key`` (a
+        ``store.locks`` key), waiting for it to finish first: a PostgreSQL advisory
+        lock, released by the server if this process dies. SQLite needs none: one
+        daemon serves a file, under its own lock."""
+        if isinstance(self.db, PostgresConnection):
+            with locks.waiting(self.db, key):
+                yield
+        else:
             yield
 
     def close(self) -> None:

@@ -179,6 +179,13 @@ class Articles:
         )
         self.db.delete("articles", row["id"])
 
+    def is_extracted(self, article_id: int) -> bool:
+        """Whether the article's page was extracted (or given up on); False when it is gone."""
+        row = self.db.execute(
+            "select extracted_at from articles where id = ?", [article_id]
+        ).fetchone()
+        return bool(row and row[0])
+
     def get(self, article_id: int) -> Article:
         found = self._query("a.id = ?", [article_id])
         if not found:

@@ -22,6 +22,7 @@ from .db import PostgresConnection, redact
 # Fixed keys (any 64-bit numbers, the same in every process of an installation).
 SCHEDULER = 0x6469676573740002
 CLUSTER = 0x6469676573740003
+QUEUE_SCHEMA = 0x6469676573740004
 
 _POLL_S = 0.1
 
