@@ -29,6 +29,7 @@ from .config import SETTINGS, Settings, load_settings, load_sources
 from .errors import PipelineError
 from .models import StageReport
 from .store import Store
+from .store.db import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console(soft_wrap=True)  # long paths and URLs stay on one line
@@ -514,9 +515,29 @@ def prune(settings: Settings, origins: dict[str, str], days: float) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @common_options
 def backup(settings: Settings, origins: dict[str, str], file: Path) -> None:
-    """Write a consistent copy of the database to FILE, safe while the daemon writes."""
+    """Write a consistent copy of the database to FILE, safe while the daemon writes
+    (of a PostgreSQL database: a pg_dump custom-format file)."""
     with Store.open(settings.db) as store:
         report = ops.backup(store, file)
     console.print(
         f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB in {report.seconds:.1f} s)"
     )
+
+
+@cli.command("migrate-db")
+@click.option("--to", "target", required=True, help="The empty database to fill: postgresql://…")
+@common_options
+def migrate_db(settings: Settings, origins: dict[str, str], target: str) -> None:
+    """Copy every table of the database (normally the SQLite file) into an empty one
+    (normally PostgreSQL), ids included; stop the daemon first, then point DIGEST_DB at it."""
+    with Store.open(settings.db) as store:
+        totals = ops.table_rows(store)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("rows", total=sum(totals.values()))
+            copied = ops.migrate_db(
+                store,
+                target,
+                lambda table, n: progress.update(task, advance=n, description=table),
+            )
+    console.print(f"copied {sum(copied.values())} rows of {len(copied)} tables to {redact(target)}")

@@ -57,6 +57,8 @@ class Cursor(Protocol):
 
     def fetchall(self) -> list[Any]: ...
 
+    def fetchmany(self, size: int) -> list[Any]: ...
+
     def __iter__(self) -> Iterator[Any]: ...
 
 
@@ -73,6 +75,10 @@ class Connection(ABC):
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         """Run one statement with ``?`` placeholders."""
+
+    @abstractmethod
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters, in as few round trips as may be."""
 
     @abstractmethod
     @contextmanager
@@ -170,6 +176,9 @@ class SqliteConnection(Connection):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self.conn.execute(sql, list(params))
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
     @contextmanager
     def atomic(self) -> Iterator[None]:
         with self.utils.atomic():
@@ -229,6 +238,10 @@ class PostgresConnection(Connection):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self.conn.execute(_to_pyformat(sql), list(params))
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(_to_pyformat(sql), rows)
 
     def script(self, sql: str) -> None:
         """Run several statements (a migration) as they are, without placeholders."""
