@@ -124,6 +124,10 @@ class Settings:
     worker_concurrency: int = _setting(
         8, "Tasks one `digest worker` process runs at once (fetches mostly wait on the network)"
     )
+    worker_heartbeat_s: float = _setting(5.0, "Seconds between a worker's signs of life")
+    worker_stalled_after_s: float = _setting(
+        30.0, "Seconds without a sign of life before a worker's tasks go to another worker"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +252,8 @@ _ABOVE_ZERO = (
     "deadline_s",
     "llm_timeout_s",
     "half_life_hours",
+    "worker_heartbeat_s",
+    "worker_stalled_after_s",
 )
 _NOT_NEGATIVE = (
     "digest_limit",

@@ -18,6 +18,9 @@ The tasks, each a few lines over ``run``:
   task carries the new key);
 * ``build_day(day)`` (queue ``build``): the day's digest, site and email.
 
+Work that holds the CPU (clustering, summaries, extraction) runs in a thread, so
+the worker's event loop keeps fetching jobs and sending its heartbeat.
+
 A task's writes commit before the task returns, and Procrastinate marks the
 job done only after that: a worker that dies mid-task leaves its job in
 ``doing``; the scheduler (``enqueue_round``) hands jobs of workers whose
@@ -31,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import queue
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -56,12 +58,8 @@ T = TypeVar("T")
 
 NAMESPACE = "digest"
 QUEUES = ("fetch", "extract", "cluster", "summarize", "build")
-HEARTBEAT_S = 2.0  # how often a worker says it is alive
-STALLED_AFTER_S = 15.0  # a worker silent this long is dead: its jobs go back to the queue
 KEEP_FINISHED_HOURS = 72  # finished jobs kept this long, for `digest status` and debugging
 _RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
-
-blueprint = procrastinate.Blueprint()
 
 
 @dataclass
@@ -90,14 +88,20 @@ def _worker(context: procrastinate.JobContext) -> WorkerContext:
     return worker
 
 
-@functools.cache
 def make_app(dsn: str) -> procrastinate.App:
-    """A Procrastinate app on the PostgreSQL database ``dsn``, with the pipeline's tasks
-    (one per database and process: adding the blueprint's tasks renames them in place)."""
+    """A Procrastinate app on the PostgreSQL database ``dsn``, with the pipeline's tasks."""
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=dsn, min_size=1, max_size=4)
     )
-    app.add_tasks_from(blueprint, namespace=NAMESPACE)
+    for func, queue_name in _TASKS:
+        lock = "cluster" if queue_name == "cluster" else None  # one clustering run at a time
+        app.task(
+            name=f"{NAMESPACE}:{func.__name__}",
+            queue=queue_name,
+            pass_context=True,
+            retry=_RETRY,
+            lock=lock,
+        )(func)
     return app
 
 
@@ -123,7 +127,6 @@ async def _defer(app: procrastinate.App, task: str, lock: str | None, **kwargs: 
 # -- the tasks ---------------------------------------------------------------------------
 
 
-@blueprint.task(name="fetch_source", queue="fetch", pass_context=True, retry=_RETRY)
 async def fetch_source(context: procrastinate.JobContext, source_id: int) -> None:
     worker = _worker(context)
     with worker.store() as store:
@@ -133,7 +136,6 @@ async def fetch_source(context: procrastinate.JobContext, source_id: int) -> Non
         await _defer(context.app, "extract_article", f"extract:{article_id}", article_id=article_id)
 
 
-@blueprint.task(name="extract_article", queue="extract", pass_context=True, retry=_RETRY)
 async def extract_article(context: procrastinate.JobContext, article_id: int) -> None:
     worker = _worker(context)
     with worker.store() as store:
@@ -154,13 +156,10 @@ async def extract_article(context: procrastinate.JobContext, article_id: int) ->
     await _defer(context.app, "update_stories", "cluster")
 
 
-@blueprint.task(
-    name="update_stories", queue="cluster", pass_context=True, retry=_RETRY, lock="cluster"
-)
 async def update_stories(context: procrastinate.JobContext) -> None:
     worker = _worker(context)
     with worker.store() as store:
-        report = run.process_new(store, worker.settings, worker.features)
+        report = await asyncio.to_thread(run.process_new, store, worker.settings, worker.features)
         stale = store.stories.needing_summary()
     LOGGER.info("clustered", extra={"articles": report.processed, "stale": len(stale)})
     for story, key in stale:
@@ -169,7 +168,6 @@ async def update_stories(context: procrastinate.JobContext) -> None:
         )
 
 
-@blueprint.task(name="summarize_story", queue="summarize", pass_context=True, retry=_RETRY)
 async def summarize_story(context: procrastinate.JobContext, story_id: int, key: str) -> None:
     worker = _worker(context)
     with worker.store() as store:
@@ -177,17 +175,29 @@ async def summarize_story(context: procrastinate.JobContext, story_id: int, key:
         if members_key(story.article_ids) != key:
             return  # its members changed again; the task queued for that change does it
         tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
-        run.summarize_story(store, worker.settings, story, key, tags)
+        await asyncio.to_thread(run.summarize_story, store, worker.settings, story, key, tags)
 
 
-@blueprint.task(name="build_day", queue="build", pass_context=True, retry=_RETRY)
 async def build_day(context: procrastinate.JobContext, day: str) -> None:
     worker = _worker(context)
     with worker.store() as store:
-        run.update_stories(store, worker.settings)  # stories summarized up to now
-        run.build_day(store, worker.settings, date.fromisoformat(day))
-        if worker.settings.smtp_host:
-            run.send_day(store, worker.settings, date.fromisoformat(day))
+        await asyncio.to_thread(_build, store, worker.settings, date.fromisoformat(day))
+
+
+def _build(store: Store, settings: Settings, day: date) -> None:
+    run.update_stories(store, settings)  # stories summarized up to now
+    run.build_day(store, settings, day)
+    if settings.smtp_host:
+        run.send_day(store, settings, day)
+
+
+_TASKS: tuple[tuple[Callable[..., Awaitable[None]], str], ...] = (
+    (fetch_source, "fetch"),
+    (extract_article, "extract"),
+    (update_stories, "cluster"),
+    (summarize_story, "summarize"),
+    (build_day, "build"),
+)
 
 
 # -- the two processes -------------------------------------------------------------------
@@ -217,8 +227,8 @@ async def _serve_worker(settings: Settings, concurrency: int, queues: tuple[str,
                 queues=list(queues),
                 concurrency=concurrency,
                 additional_context={"worker": worker},
-                update_heartbeat_interval=HEARTBEAT_S,
-                stalled_worker_timeout=STALLED_AFTER_S,
+                update_heartbeat_interval=settings.worker_heartbeat_s,
+                stalled_worker_timeout=settings.worker_stalled_after_s,
             )
     finally:
         for store in opened:
@@ -238,20 +248,24 @@ def enqueue_round(store: Store, settings: Settings, now: datetime | None = None)
     """One scheduler tick: queue a fetch of every due source, put back the jobs of dead
     workers, queue pages a lost task left unextracted, ask for a clustering run, and
     forget finished jobs older than ``KEEP_FINISHED_HOURS``. Returns what it queued."""
-    return _run_app(settings, lambda app: _enqueue_round(app, store, now or datetime.now(UTC)))
+    when = now or datetime.now(UTC)
+    return _run_app(settings, lambda app: _enqueue_round(app, store, when, settings))
 
 
-async def _enqueue_round(app: procrastinate.App, store: Store, now: datetime) -> dict[str, int]:
+async def _enqueue_round(
+    app: procrastinate.App, store: Store, now: datetime, settings: Settings
+) -> dict[str, int]:
     await ensure_schema(app, store)
     counts = {"fetch": 0, "extract": 0, "retried": 0}
-    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S)
+    patience = settings.worker_stalled_after_s
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=patience)
     for job in stalled:
         counts["retried"] += await _retry(app, job)
     for source in store.sources.due(now):
         counts["fetch"] += await _defer(
             app, "fetch_source", f"fetch:{source.id}", source_id=source.id
         )
-    lost_before = now - timedelta(seconds=2 * STALLED_AFTER_S)  # younger ones are queued
+    lost_before = now - timedelta(seconds=2 * patience)  # younger ones are queued
     for article in store.articles.needing_extraction():
         if article.fetched_at is not None and article.fetched_at > lost_before:
             continue
