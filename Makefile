@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps test lint format docs demo bench eval clean
+.PHONY: install system-deps test install-check lint format docs demo bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,6 +22,11 @@ system-deps:
 
 test: install system-deps
 	$(PY) -m pytest -q
+
+# The production install, as the container does it: the wheel alone in a fresh venv,
+# then `digest --version`, `config` and `demo` from outside the checkout.
+install-check:
+	deploy/wheel.sh check
 
 lint: install
 	$(VENV)/bin/ruff check pipeline tests benchmarks tools

@@ -75,17 +75,21 @@ WORDS = [
 ]
 
 
-def _paragraph(rng: random.Random, sentences: int) -> str:
+def _paragraph(rng: random.Random, sentences: int, own: list[str]) -> str:
     out = []
     for _ in range(sentences):
-        words = rng.choices(WORDS, k=rng.randint(12, 24))
+        words = rng.choices(WORDS, k=rng.randint(8, 16)) + rng.choices(own, k=rng.randint(4, 8))
+        rng.shuffle(words)
         out.append(" ".join(words).capitalize() + ".")
     return " ".join(out)
 
 
 def _page(rng: random.Random, title: str) -> str:
+    # words of this page's own (made-up names): pages share the common words only, so the
+    # clusterer sees separate stories rather than one story of everything
+    own = ["".join(rng.choices("bcdfghklmnprstvz", k=3)) + "ion" for _ in range(12)]
     paragraphs = "\n".join(
-        f"<p>{_paragraph(rng, rng.randint(3, 6))}</p>" for _ in range(rng.randint(6, 12))
+        f"<p>{_paragraph(rng, rng.randint(3, 6), own)}</p>" for _ in range(rng.randint(6, 12))
     )
     nav = "".join(f'<li><a href="/section/{w}">{w.title()}</a></li>' for w in WORDS[:12])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>

@@ -22,8 +22,8 @@ Exits non-zero if a target is missed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import asyncio
+import contextlib
 import random
 import re
 import statistics

@@ -20,7 +20,17 @@ Columns, per story and in total:
 - redundancy: the highest cosine between two summary sentences;
 - ms: time to summarize the story cold (its text never seen before).
 
+With ``--facts``, the stories are the gold stories of the AI-news development
+set (rows grouped by their story label, so clustering plays no part) that have
+a key-facts file in ``benchmarks/facts/``, and the table gives nugget recall
+(``benchmarks/nuggets.py``) of our summary beside two baselines held to the
+same word budget, our summary's length: lead-3 (the earliest article's
+opening sentences, cut at the budget) and centroid (the sentences closest to
+the story's centroid, MEAD-style, skipping near repeats, cut at the budget).
+Its last line is ``nugget recall <ours> lead3 <x> centroid <y>``.
+
     python benchmarks/summarize.py [--data FILE] [--limit N] [--show]
+    python benchmarks/summarize.py --facts [--data FILE] [--show]
 """
 
 from __future__ import annotations
@@ -50,12 +60,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from nuggets import FACTS, Fact, all_facts, recall, stated  # noqa: E402
+
 from pipeline.models import Article, Summary  # noqa: E402
 from pipeline.sentences import content_terms, reject_reason, split_sentences  # noqa: E402
 from pipeline.summarize import source_texts, summarize, verify_citations  # noqa: E402
 
 CORPUS = ROOT / "pipeline" / "demo" / "corpus"
 ECBPLUS = ROOT / ".." / "shared" / "data" / "ecbplus_dev.csv"
+AI_NEWS = ROOT / ".." / "shared" / "data" / "ai_news_dev.csv"
 STOPWORDS = frozenset(
     [
         "the",
@@ -236,12 +249,141 @@ def measure(members: list[Article]) -> dict[str, float | int | bool | Summary]:
     }
 
 
+def _words_of(text: str) -> list[str]:
+    return text.split()
+
+
+def _cut(sentences: list[str], budget: int) -> str:
+    """Whole sentences in order while they fit, the next one cut at the word budget."""
+    words: list[str] = []
+    for sentence in sentences:
+        words += _words_of(sentence)
+        if len(words) >= budget:
+            break
+    return " ".join(words[:budget])
+
+
+def lead_baseline(members: list[Article], budget: int) -> str:
+    """Lead-3 and on: the earliest article's opening sentences, cut at the budget."""
+    first = min(members, key=lambda a: a.time_order)
+    return _cut(split_sentences(first.text or first.title), budget)
+
+
+def centroid_baseline(members: list[Article], budget: int, redundancy: float = 0.5) -> str:
+    """MEAD-style centroid: sentences by cosine to the story's centroid, near repeats skipped."""
+    sentences = [s for a in members for s in split_sentences(a.text or a.title)]
+    vectors = [content_terms(s) for s in sentences]
+    units = [{t: v / n for t, v in vec.items()} for vec in vectors if (n := _norm(vec))]
+    centroid: dict[str, float] = {}
+    for unit in units:
+        for term, value in unit.items():
+            centroid[term] = centroid.get(term, 0.0) + value
+    scored = sorted(
+        ((_cosine(vec, centroid), i) for i, vec in enumerate(vectors) if vec), reverse=True
+    )
+    chosen: list[int] = []
+    for _, index in scored:
+        if all(_cosine(vectors[index], vectors[j]) <= redundancy for j in chosen):
+            chosen.append(index)
+        if sum(len(_words_of(sentences[j])) for j in chosen) >= budget:
+            break
+    return _cut([sentences[j] for j in chosen], budget)
+
+
+def _norm(vector: dict[str, float]) -> float:
+    return float(sum(v * v for v in vector.values()) ** 0.5)
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    norms = _norm(a) * _norm(b)
+    return sum(v * b.get(t, 0.0) for t, v in a.items()) / norms if norms else 0.0
+
+
+def facts_run(path: Path, folder: Path, show: bool) -> None:
+    """Nugget recall of ours, lead-3 and centroid per gold story, and citation precision."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
+    try:
+        facts = all_facts(folder)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+    stories = {k: v for k, v in load_csv(path).items() if k in facts}
+    if not stories:
+        raise SystemExit(f"{path}: no story has a facts file in {folder}")
+    summarize(next(iter(stories.values()))[:1])  # load wordfreq's tables
+    console = Console() if Console().is_terminal else Console(width=160)
+    table = Table(title=f"Key facts stated, {len(stories)} stories of {path.name}")
+    for column in ("story", "facts", "ours", "lead3", "centroid", "words", "precision"):
+        table.add_column(column, justify="left" if column == "story" else "right")
+    totals = {"ours": 0.0, "lead3": 0.0, "centroid": 0.0}
+    precise = sentences = 0
+    for key in sorted(stories):
+        members, story_facts = stories[key], facts[key]
+        result = measure(members)
+        summary = result["summary"]
+        assert isinstance(summary, Summary)
+        ours = " ".join(s.text for s in summary.sentences)
+        budget = len(_words_of(ours))
+        got = {
+            "ours": recall(ours, story_facts),
+            "lead3": recall(lead_baseline(members, budget), story_facts),
+            "centroid": recall(centroid_baseline(members, budget), story_facts),
+        }
+        for name, value in got.items():
+            totals[name] += value
+        precise += int(result["precise"])
+        sentences += int(result["sentences"])
+        n = max(int(result["sentences"]), 1)
+        table.add_row(
+            key,
+            str(len(story_facts)),
+            *(f"{got[name]:.2f}" for name in totals),
+            str(budget),
+            f"{int(result['precise']) / n:.0%}",
+        )
+        if show:
+            _show(console, key, summary, story_facts, ours)
+    means = {name: value / len(stories) for name, value in totals.items()}
+    table.add_section()
+    table.add_row(
+        "mean",
+        "",
+        *(f"{means[name]:.3f}" for name in means),
+        "",
+        f"{precise / max(sentences, 1):.1%}",
+    )
+    console.print(table)
+    print(f"citation-precision {precise / max(sentences, 1):.3f} sentences {sentences}")
+    # The last line is read by benchmarks/eval_gate.py.
+    print(
+        f"nugget recall {means['ours']:.3f} lead3 {means['lead3']:.3f} centroid {means['centroid']:.3f}"
+    )
+
+
+def _show(console: Console, key: str, summary: Summary, facts: tuple[Fact, ...], text: str) -> None:
+    found = {f.id for f in stated(text, facts)}
+    console.print(f"{key}: {summary.headline}", markup=False, style="bold")
+    for sentence in summary.sentences:
+        console.print("  " + sentence.render(), markup=False)
+    missed = [f.id for f in facts if f.id not in found]
+    console.print(f"  missed: {', '.join(missed) or '-'}", markup=False, style="dim")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, help="CSV corpus (ID, TITLE, STORY, TEXT, ...)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N stories")
     parser.add_argument("--show", action="store_true", help="print every summary")
+    parser.add_argument(
+        "--facts",
+        action="store_true",
+        help="nugget recall against benchmarks/facts/, with baselines",
+    )
+    parser.add_argument("--facts-dir", type=Path, default=FACTS, help="where the facts files are")
     args = parser.parse_args()
+    if args.facts:
+        facts_run(args.data or AI_NEWS, args.facts_dir, args.show)
+        return
     if args.data:
         stories, name = load_csv(args.data), args.data.name
     elif (CORPUS / "answer_key.json").is_file():

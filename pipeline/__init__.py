@@ -8,6 +8,7 @@ import logging
 
 from .config import Settings, load_settings, load_sources
 from .errors import ConfigError, PipelineError, SourcesFileError, StoreError
+from .explain import explain
 from .models import (
     Article,
     Citation,
@@ -18,7 +19,10 @@ from .models import (
     ExtractedPage,
     FetchResult,
     ParsedFeed,
+    Placement,
     RankedStory,
+    Section,
+    SharedFeature,
     Source,
     StageReport,
     Story,
@@ -47,8 +51,11 @@ __all__ = [
     "FetchResult",
     "ParsedFeed",
     "PipelineError",
+    "Placement",
     "RankedStory",
+    "Section",
     "Settings",
+    "SharedFeature",
     "Source",
     "SourcesFileError",
     "StageReport",
@@ -57,6 +64,7 @@ __all__ = [
     "Story",
     "Summary",
     "SummarySentence",
+    "explain",
     "fetch_round",
     "load_settings",
     "load_sources",

@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -28,8 +30,10 @@ from . import schedule as daemon
 from .config import SETTINGS, Settings, load_settings, load_sources
 from .errors import PipelineError
 from .models import StageReport
+from .render import jsonout
 from .store import Store
 from .store.db import redact
+from .store.migrations import schema_names
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console(soft_wrap=True)  # long paths and URLs stay on one line
@@ -61,8 +65,28 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``digest --version``: the package and the two schemas it reads and writes."""
+    if not value or ctx.resilient_parsing:
+        return
+    names = schema_names()
+    click.echo(
+        f"ai-news-digest {package_version('ai-news-digest')}\n"
+        f"database schema {len(names)} ({names[-1]})\n"
+        f"digest JSON schema_version {jsonout.SCHEMA_VERSION}"
+    )
+    ctx.exit()
+
+
 @click.group()
-@click.version_option(package_name="ai-news-digest")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version, the database schema and the digest JSON schema, and exit.",
+)
 def cli() -> None:
     """AI-news digest: fetch curated feeds, cluster articles into stories, publish a digest."""
 
@@ -212,9 +236,20 @@ def _print_stage(report: StageReport) -> None:
 def stories(
     settings: Settings, origins: dict[str, str], since: str | None, as_json: bool, min_sources: int
 ) -> None:
-    """List stories with their member articles (outlet, title, URL)."""
-    with Store.open(settings.db) as store:
-        views = listing.stories(store, _parse_since(since), min_sources)
+    """List stories with their member articles (outlet, title, URL) and what joined them."""
+    columns = (TextColumn("[bold]explaining stories"), BarColumn(), MofNCompleteColumn())
+    with (
+        Store.open(settings.db) as store,
+        Progress(*columns, console=Console(stderr=True), transient=True) as bar,
+    ):
+        task = bar.add_task("stories", total=None)
+        views = listing.stories(
+            store,
+            _parse_since(since),
+            min_sources,
+            params.for_cluster(settings),
+            lambda done, total: bar.update(task, completed=done, total=total),
+        )
     if as_json:
         click.echo(json.dumps([s.as_dict() for s in views], indent=2, ensure_ascii=False))
         return
@@ -229,6 +264,13 @@ def stories(
             console.print(
                 f"    {a.outlet}: {a.title}{copy}\n      [dim]{a.url}[/]", highlight=False
             )
+            placement = s.placements.get(a.id)
+            if placement and placement.shared:
+                console.print(
+                    f"      [dim]joined on: {escape(placement.joined_on)} "
+                    f"(similarity {placement.similarity:.2f})[/]",
+                    highlight=False,
+                )
 
 
 def _parse_since(value: str | None) -> datetime | None:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from . import text
 from .models import Article
+from .spread import StorySpread
 
 if TYPE_CHECKING:
     from .cluster import ClusterParams
@@ -96,6 +97,8 @@ class FeatureCache:
     features read, so an article whose text changed is computed afresh.
     Entries live one run past their last use: what the window no longer holds
     is dropped, so the cache never outgrows two runs' worth of articles.
+    An article keeps the features it was first given, weighed against the
+    stories open then (see ``pipeline.spread``), as in one pass over the stream.
     """
 
     def __init__(self) -> None:
@@ -178,10 +181,10 @@ class StoryIndex:
 
     Term weights are sublinear TF × a ``wordfreq`` rarity prior (see
     ``text.prior_idf``): a corpus-independent IDF that is as sharp for the
-    first headline of the day as for the thousandth. The prior beat IDF from
-    the stream's own counts on both development sets, because a stream's counts
-    penalise exactly the terms a big story repeats ("Titanfall" in 165
-    headlines) while favouring one-off words that link nothing.
+    first headline of the day as for the thousandth. In texts with a body the
+    prior is lowered by the share of open stories carrying the term (see
+    ``pipeline.spread``), so the labs and model families every AI story names
+    weigh little and an event's own names and figures tell events apart.
     """
 
     def __init__(self, params: ClusterParams) -> None:
@@ -191,6 +194,7 @@ class StoryIndex:
         self._link_postings: dict[str, set[int]] = {}
         self._expiry: list[tuple[float, int]] = []
         self._idf = _Priors()
+        self.spread = StorySpread(params.spread_share, params.spread_mass)
 
     def features(self, article: Article) -> Features:
         """The article's unit vector over title, body lead and names, pruned, plus links.
@@ -214,14 +218,16 @@ class StoryIndex:
             lead_names = text.names(lead)
             for name in lead_names:
                 tf[name] = tf.get(name, 0.0) + params.name_weight
-        vector = self._unit(tf, params.vector_terms)  # heaviest first: the probe is its head
+        damping = self.spread.damping(self.longness(len(tf))) if body else 0.0
+        vector = self._unit(tf, params.vector_terms, damping)  # heaviest first: the probe's head
         entities: Vector = {}
         numbers: Vector = {}
         if body:
-            entities = self._unit(Counter(text.entities(lead, lead_names)), params.entity_terms)
+            names = Counter(text.entities(lead, lead_names))
+            entities = self._unit(names, params.entity_terms, damping)
             figures = Counter(text.numbers(lead))
             figures.update(text.numbers(article.title))  # the headline's figures count twice
-            numbers = self._unit(figures, params.entity_terms)  # "2" and "2025" weigh little
+            numbers = self._unit(figures, params.entity_terms, damping)  # "2", "2025" weigh little
         return Features(
             vector=vector,
             length=len(tf),
@@ -230,10 +236,21 @@ class StoryIndex:
             numbers=numbers,
         )
 
-    def _unit(self, tf: dict[str, float] | Counter[str], k: int) -> Vector:
-        """Sublinear TF × rarity prior, pruned to the ``k`` heaviest terms, scaled to length 1."""
+    def _unit(self, tf: dict[str, float] | Counter[str], k: int, damping: float) -> Vector:
+        """Sublinear TF × rarity prior, pruned to the ``k`` heaviest terms, scaled to length 1.
+
+        With ``damping`` (see ``StorySpread.damping``) a term carried by many
+        open stories weighs less than its prior.
+        """
         prior, log1p = self._idf, math.log1p
-        weights = {term: log1p(freq) * prior[term] for term, freq in tf.items()}
+        if damping:
+            spread = self.spread.counts.get
+            weights = {
+                term: log1p(freq) * prior[term] / (1.0 + damping * spread(term, 0) ** 2)
+                for term, freq in tf.items()
+            }
+        else:
+            weights = {term: log1p(freq) * prior[term] for term, freq in tf.items()}
         top = _heaviest(weights, k)
         norm = math.sqrt(sum([w * w for _, w in top])) or 1.0
         return {t: w / norm for t, w in top}
@@ -248,6 +265,7 @@ class StoryIndex:
             if story is not None and story.last == last:  # else stale: the story grew since
                 self._unindex(story)
                 del self._stories[story_id]
+                self.spread.close(story_id)
                 closed.append(story_id)
         return closed
 
@@ -313,7 +331,7 @@ class StoryIndex:
         params = self.params
         if sim <= params.min_sim:
             return -1.0
-        frac = self._longness(min(float(features.length), story.length))
+        frac = self.longness(min(float(features.length), story.length))
         if features.entities and story.entity_norm:
             agreement = _cosine(features.entities, story.entities, story.entity_norm)
             weight = params.entity_weight * min(1.0, len(features.entities) / params.entity_full)
@@ -330,7 +348,7 @@ class StoryIndex:
             bar += (params.stale_penalty * (1.0 - fresh) - params.time_bonus * fresh) * shortness
         return sim - bar
 
-    def _longness(self, length: float) -> float:
+    def longness(self, length: float) -> float:
         """0 for a bare headline, 1 for a full article, log-linear between."""
         params = self.params
         short, long = params.short_text_terms, params.long_text_terms
@@ -369,6 +387,7 @@ class StoryIndex:
             story.number_norm = _accumulate(
                 story.numbers, story.number_norm, features.numbers, 1.0, weight, limit
             )
+        self.spread.add(story_id, features.vector.keys() | features.entities.keys())
         story.size += 1
         story.length_sum += features.length
         story.links |= features.links
@@ -393,6 +412,7 @@ class StoryIndex:
             story.number_norm = _accumulate(
                 story.numbers, story.number_norm, gone.numbers, gone.number_norm, 1.0, limit
             )
+        self.spread.merge(keep, drop)
         story.size += gone.size
         story.length_sum += gone.length_sum
         story.arrivals += gone.arrivals

@@ -1,10 +1,13 @@
 """Optional abstractive summaries from an OpenAI-compatible chat-completions endpoint.
 
 Speaks ``POST {base_url}/chat/completions``, which OpenAI, vLLM, llama.cpp's
-server and Ollama all serve. The prompt gives the story's numbered sources
-(the same numbering as the extractive summary) and asks for JSON: a lead of
-two or three sentences and three to six key points, each sentence ending in
-the numbers of the sources that state it.
+server and Ollama all serve. The prompt gives the story's key facts, ranked
+by the same shared-content scores the extractive summary picks by
+(``summarize.rank_facts``: what several sources state, names and figures
+first), then the numbered sources (the same numbering as the extractive
+summary), and asks for JSON: a lead of two or three sentences opening with
+who did what, and three to six key points, each sentence ending in the
+numbers of the sources that state it.
 
 A model can invent, so nothing it writes is trusted: the answer is split into
 sentences, and each sentence keeps only the citation numbers that exist and
@@ -29,15 +32,19 @@ from typing import Any
 import httpx
 
 from .models import Article, Summary, SummarySentence
+from .sections import label_points
 from .sentences import reject_reason, split_sentences
-from .summarize import SummaryParams, source_texts, summarize, verify_citations
+from .summarize import SummaryParams, rank_facts, source_texts, summarize, verify_citations
 
 LOGGER = logging.getLogger(__name__)
 
 _SYSTEM = """You summarize one news story for a daily digest about AI.
 Use only facts stated in the numbered sources below; add nothing else.
 Answer with a JSON object and nothing else: {"lead": [...], "points": [...]}.
-"lead" holds 2 or 3 sentences telling the story; "points" holds 3 to 6 further key facts.
+"lead" holds 2 or 3 sentences telling the story: the first says who did what (and when,
+with the key figure where there is one). "points" holds 3 to 6 further facts, most important
+first, each adding something new. The key facts are listed most shared first: cover them in
+that order, and leave out teasers and opinion.
 End every sentence with the numbers of all sources that state it, like [1] or [2][3].
 Every sentence must stand on its own: name who did what, and do not start with
 "He", "She", "It", "They", "This", "But" or "However"."""
@@ -63,6 +70,7 @@ class LLMParams:
     temperature: float = 0.2
     json_mode: bool = True  # ask for response_format json_object
     max_source_chars: int = 3000  # of each source's text in the prompt
+    max_facts: int = 10  # ranked key facts listed in the prompt
     min_sentences: int = 3  # supported sentences needed to use the answer
 
 
@@ -90,14 +98,15 @@ def summarize_llm(
     extractive = summarize(members, summary_params)
     texts = source_texts(members, extractive.sources)
     try:
-        content = _complete(_messages(extractive, texts, params), params, client)
+        facts = [fact for fact, _ in rank_facts(members, summary_params, params.max_facts)]
+        content = _complete(_messages(extractive, facts, texts, params), params, client)
         lead, points = _parse(content)
     except (httpx.HTTPError, ValueError) as error:
         reason = f"LLM answer unusable: {error}"
         LOGGER.warning("%s (model %s at %s)", reason, params.model, params.base_url)
         return LLMOutcome(extractive, (reason,))
     draft = Summary(extractive.headline, lead, points, extractive.sources, method="llm")
-    checked, problems = _keep_supported(draft, texts, summary_params.support_threshold)
+    checked, problems = _keep_supported(draft, texts, summary_params)
     if len(checked.sentences) < params.min_sentences:
         kept = len(checked.sentences)
         reason = f"too little supported text: {kept} of {len(draft.sentences)} sentences kept"
@@ -106,12 +115,21 @@ def summarize_llm(
     return LLMOutcome(checked, tuple(problems))
 
 
-def _messages(summary: Summary, texts: dict[int, str], params: LLMParams) -> list[dict[str, str]]:
+def _messages(
+    summary: Summary,
+    facts: Sequence[SummarySentence],
+    texts: dict[int, str],
+    params: LLMParams,
+) -> list[dict[str, str]]:
+    ranked = "\n".join(f"{i}. {fact.render()}" for i, fact in enumerate(facts, start=1))
     sources = "\n\n".join(
         f"[{c.number}] {c.outlet}: {c.title}\n{texts[c.number][: params.max_source_chars]}"
         for c in summary.sources
     )
-    user = f"Story: {summary.headline}\n\nSources:\n\n{sources}"
+    user = (
+        f"Story: {summary.headline}\n\nKey facts, most shared first:\n{ranked}"
+        f"\n\nSources:\n\n{sources}"
+    )
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -175,10 +193,11 @@ def _cited(sentence: str) -> SummarySentence:
 
 
 def _keep_supported(
-    draft: Summary, texts: dict[int, str], threshold: float
+    draft: Summary, texts: dict[int, str], summary_params: SummaryParams
 ) -> tuple[Summary, list[str]]:
-    """Drop unsupported citation numbers, then sentences left uncited or not standalone."""
-    problems = verify_citations(draft, texts, threshold)
+    """Drop unsupported citation numbers, then sentences left uncited or not standalone;
+    a big story's kept points get their section labels as the extractive ones do."""
+    problems = verify_citations(draft, texts, summary_params.support_threshold)
     bad = {(p.part, p.index, p.number) for p in problems}
     notes = [str(p) for p in problems]
 
@@ -196,4 +215,5 @@ def _keep_supported(
     lead, points = keep("lead", draft.lead), keep("points", draft.points)
     if not lead and points:
         lead, points = points[:1], points[1:]
-    return Summary(draft.headline, lead, points, draft.sources, "llm"), notes
+    sections = label_points(points, len(draft.sources), summary_params.section_sources)
+    return Summary(draft.headline, lead, points, draft.sources, "llm", sections), notes

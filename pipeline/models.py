@@ -194,6 +194,29 @@ class Story:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedFeature:
+    """One piece of evidence a story member shares with the rest of its story."""
+
+    feature: str  # as the articles write it: "GPT-4o mini", "405 billion", "arxiv.org/abs/…"
+    kind: str  # "name", "figure", "term" or "link"
+    weight: float  # its part of the member's similarity to the rest, as the clusterer weighs it
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Why an article sits in its story: how like the other members it is, and on what."""
+
+    article_id: int
+    similarity: float  # cosine of its vector with the sum of the other members' vectors
+    shared: tuple[SharedFeature, ...]  # the heaviest shared features, heaviest first
+
+    @property
+    def joined_on(self) -> str:
+        """The shared features as one line for people: "Claude 3 Opus, 14%, alignment"."""
+        return ", ".join(f.feature for f in self.shared)
+
+
+@dataclass(frozen=True, slots=True)
 class StageReport:
     """What one stage did in one run, for progress output and logs."""
 
@@ -229,18 +252,38 @@ class SummarySentence:
 
 
 @dataclass(frozen=True, slots=True)
+class Section:
+    """A labelled group of a summary's points ("Figures": points 1 and 3), by index."""
+
+    label: str
+    points: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
-    """Headline, lead and key points of a story, with its numbered sources."""
+    """Headline, lead and key points of a story, with its numbered sources.
+
+    ``sections`` groups the points of a big story under labels; every point
+    is in exactly one section when there are any, and readers without
+    sections read ``points`` in order.
+    """
 
     headline: str
     lead: tuple[SummarySentence, ...]
     points: tuple[SummarySentence, ...]
     sources: tuple[Citation, ...]
     method: str = "extractive"  # or "llm"
+    sections: tuple[Section, ...] = ()
 
     @property
     def sentences(self) -> tuple[SummarySentence, ...]:
         return self.lead + self.points
+
+    def grouped(self) -> list[tuple[str, tuple[SummarySentence, ...]]]:
+        """The points as (label, points) groups; one unlabelled group without sections."""
+        if not self.sections:
+            return [("", self.points)] if self.points else []
+        return [(s.label, tuple(self.points[i] for i in s.points)) for s in self.sections]
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601) for the stories table."""
@@ -248,7 +291,7 @@ class Summary:
         def sentence(s: SummarySentence) -> dict[str, Any]:
             return {"text": s.text, "citations": list(s.citations)}
 
-        return {
+        data: dict[str, Any] = {
             "headline": self.headline,
             "method": self.method,
             "lead": [sentence(s) for s in self.lead],
@@ -265,6 +308,9 @@ class Summary:
                 for c in self.sources
             ],
         }
+        if self.sections:
+            data["sections"] = [{"label": s.label, "points": list(s.points)} for s in self.sections]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Summary:
@@ -291,6 +337,9 @@ class Summary:
                 for c in data["sources"]
             ),
             method=data.get("method", "extractive"),
+            sections=tuple(
+                Section(s["label"], tuple(s["points"])) for s in data.get("sections", ())
+            ),
         )
 
 

@@ -1,22 +1,21 @@
-"""Headline and extractive, cited summary of one story.
+"""Headline, lead and key points of a story, every sentence cited.
 
-A story's sources are numbered 1..k, one entry per distinct outlet in order of
-first publication; a near-duplicate copy folds into the entry of the article
-it copies, so syndication never inflates the count.
+The extractive summarizer needs no model and cannot invent facts. It tells the
+news by the story's shared content (``content``): every candidate sentence
+(one that passes ``sentences.reject_reason``) is worth the agreement-weighted
+units it carries (names, figures and event terms that several sources state),
+times a style factor that demotes teasers, opinion and generic sentences.
+Sentences of a stray member (a source the rest of the story does not back)
+are never picked.
 
-The summary is extractive, so it needs no model and cannot invent facts:
-candidate sentences (that pass ``sentences.reject_reason``) are scored by
-
-    centrality × (1 + cross-source agreement) × lead position prior × outlet weight
-
-where centrality is the cosine to the story centroid (each outlet's text
-counts once, whatever its length), cross-source agreement is the share of the
-other outlets that have a similar sentence (a degree centrality across
-sources, LexRank-style), the position prior favours the first sentences of an
-article (news puts the facts first), and outlet weight favours authorities.
-Sentences are then picked by maximal marginal relevance, skipping any too
-similar to one already chosen: first the lead from each article's opening
-sentences, then the key points from everything.
+The lead's first sentence says who did what: among the opening sentences of
+the sources, the one stating the event (a name, then an event verb) that
+carries the most shared content, so it comes from the source that states the
+event most completely. Then sentences are added greedily by their worth,
+discounted for content the summary already carries, each skipped when it
+mostly repeats one sentence already chosen; the points stay in that order,
+most important first. A big
+story's points are grouped under section labels (``sections``).
 
 Each chosen sentence cites its own source plus every other source with one
 sentence stating the same thing (single-sentence ``sentences.support`` ≥
@@ -27,22 +26,15 @@ the LLM path pass through.
 from __future__ import annotations
 
 import logging
-import re
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import numpy as np
-
+from .content import StoryContent, states_event, story_content, style
+from .headline import choose_headline
 from .models import Article, Citation, Summary, SummarySentence
-from .sentences import (
-    clean_headline,
-    content_terms,
-    has_verb,
-    reject_reason,
-    split_sentences,
-    support,
-)
+from .sections import label_points
+from .sentences import clean_headline, content_terms, reject_reason, split_sentences, support
 
 LOGGER = logging.getLogger(__name__)
 
@@ -55,10 +47,13 @@ class SummaryParams:
     points: int = 5
     single_source_lead: int = 2
     single_source_points: int = 3
-    lead_positions: int = 4  # the lead comes from each article's first sentences
-    mmr_lambda: float = 0.6
-    redundancy: float = 0.3  # highest cosine allowed between two chosen sentences
-    agreement_similarity: float = 0.3  # cosine at which another outlet "has" a sentence
+    lead_positions: int = 6  # the lead's first sentence comes from each article's opening
+    core_units: int = 8  # the story's most shared units, which the lead should state
+    words_norm: int = 25  # sentences longer than this pay for their length (square root)
+    new_content: float = 0.35  # share of its worth a sentence must add to each chosen one
+    redundancy: float = 0.45  # highest cosine of all content words between two chosen sentences
+    min_gain: float = 0.05  # of the first sentence's worth, that a further sentence must add
+    section_sources: int = 5  # sources from which a story's points get section labels
     merge_support: float = 0.85  # single-sentence support another source needs to be cited too
     support_threshold: float = 0.6  # support a cited source needs to pass verification
     sentences_per_article: int = 40
@@ -78,13 +73,12 @@ class CitationProblem:
         return f"{self.part}[{self.index}]{cited}: {self.reason}"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     text: str
     number: int
     position: int
     weight: float
-    terms: dict[str, float] = field(default_factory=dict)
 
 
 def number_sources(members: Sequence[Article]) -> tuple[Citation, ...]:
@@ -121,70 +115,50 @@ def source_texts(members: Sequence[Article], sources: Sequence[Citation]) -> dic
     return texts
 
 
-# A short label before a colon marks a column or newsletter item ("Paper notes:",
-# "Frontier Signal:"), not a headline written for the story.
-_COLUMN_LABEL = re.compile(r"^[^:]{2,24}:\s+\S")
-
-
-def choose_headline(members: Sequence[Article]) -> str:
-    """The most representative cleaned title: closest to all titles' centroid.
-
-    Questions, titles without a verb, very short or very long titles are
-    penalised and heavier outlets favoured a little; ties go to the earliest article.
-    """
-    originals = [a for a in sorted(members, key=lambda a: a.time_order) if a.title.strip()]
-    titles = [(clean_headline(a.title, a.outlet), a) for a in originals]
-    if not titles:
-        return ""
-    vectors = [_unit(content_terms(t)) for t, _ in titles]
-    centroid: dict[str, float] = {}
-    for vector in vectors:
-        for term, value in vector.items():
-            centroid[term] = centroid.get(term, 0.0) + value
-
-    def merit(index: int) -> tuple[float, int]:
-        title, article = titles[index]
-        words = len(title.split())
-        penalty = 0.3 * title.endswith("?") + 0.15 * (words < 6) + 0.1 * (words > 16)
-        penalty += 0.15 * (not has_verb(title))
-        penalty += 0.25 * bool(_COLUMN_LABEL.match(title))  # "Paper notes: ...", "Weekly: ..."
-        penalty += 0.2 * (article.duplicate_of is not None)  # a syndicated copy's retitling
-        fit = sum(v * centroid[t] for t, v in vectors[index].items()) / len(titles)
-        return (round(fit - penalty + 0.15 * article.source_weight, 6), -index)
-
-    return titles[max(range(len(titles)), key=merit)][0]
-
-
 def summarize(members: Sequence[Article], params: SummaryParams | None = None) -> Summary:
     """Headline, lead and key points of a story, every sentence cited."""
     params = params or SummaryParams()
     sources = number_sources(members)
-    headline = choose_headline(members)
-    # The lead should not repeat the headline, unless the headline is all there is.
-    candidates = _candidates(members, sources, params, headline) or _candidates(
-        members, sources, params, ""
-    )
-    if not candidates:
+    texts = source_texts(members, sources)
+    content = story_content(texts)
+    strays = {i for c in sources if c.number in content.strays for i in c.article_ids}
+    headline = choose_headline(members, content, strays)
+    ranked = _ranked(members, sources, content, params, headline)
+    if not ranked:
         return Summary(headline, (), (), sources)
     single = len(sources) == 1
     lead_n = params.single_source_lead if single else params.lead_sentences
     points_n = params.single_source_points if single else params.points
-    matrix, shared = _matrix(candidates)
-    similarity = matrix[:, :shared] @ matrix[:, :shared].T
-    scores = _scores(candidates, matrix, similarity, len(sources), params)
-    leadable = [i for i, c in enumerate(candidates) if c.position < params.lead_positions]
-    lead = _mmr(leadable, scores, similarity, [], lead_n, params)
-    points = _mmr(range(len(candidates)), scores, similarity, lead, points_n, params)
-    texts = source_texts(members, sources)
+    chosen = _select(ranked, content, lead_n + points_n, params)
+    cited = [_cite(ranked[i][0], texts, params) for i in chosen]
+    points = tuple(cited[lead_n:])
     summary = Summary(
         headline=headline,
-        lead=tuple(_cite(candidates[i], texts, params) for i in lead),
-        points=tuple(_cite(candidates[i], texts, params) for i in points),
+        lead=tuple(cited[:lead_n]),
+        points=points,
         sources=sources,
+        sections=label_points(points, len(sources), params.section_sources),
     )
     for problem in verify_citations(summary, texts, params.support_threshold):
         LOGGER.warning("extractive summary failed a citation check: %s", problem)
     return summary
+
+
+def rank_facts(
+    members: Sequence[Article], params: SummaryParams | None = None, limit: int = 12
+) -> list[tuple[SummarySentence, float]]:
+    """The story's most informative sentences, cited, with their content score.
+
+    The same scores the extractive summary picks by; the LLM prompt lists them
+    so a model writes from the facts that matter.
+    """
+    params = params or SummaryParams()
+    sources = number_sources(members)
+    texts = source_texts(members, sources)
+    content = story_content(texts)
+    ranked = _ranked(members, sources, content, params, "")
+    best = sorted(range(len(ranked)), key=lambda i: -ranked[i][1])[:limit]
+    return [(_cite(ranked[i][0], texts, params), round(ranked[i][1], 3)) for i in best]
 
 
 def verify_citations(
@@ -251,85 +225,96 @@ def _candidates(
                 if key in seen or reject_reason(text, 6 if body else 4) is not None:
                     continue
                 seen.add(key)
-                terms = content_terms(text)
-                if terms:
-                    found.append(
-                        _Candidate(text, citation.number, position, article.source_weight, terms)
-                    )
+                if content_terms(text):
+                    found.append(_Candidate(text, citation.number, position, article.source_weight))
     return found
 
 
-def _matrix(
-    candidates: Sequence[_Candidate],
-) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
-    """Unit-length rarity-weighted term vectors, one row per candidate.
-
-    Terms held by two or more candidates come first, and their count is
-    returned: only those columns matter for the similarity of two sentences.
-    """
-    frequency: dict[str, int] = {}
-    for candidate in candidates:
-        for term in candidate.terms:
-            frequency[term] = frequency.get(term, 0) + 1
-    order = sorted(frequency, key=lambda t: frequency[t] < 2)
-    vocabulary = {term: column for column, term in enumerate(order)}
-    matrix = np.zeros((len(candidates), len(vocabulary)), dtype=np.float32)
-    for row, candidate in enumerate(candidates):
-        for term, value in candidate.terms.items():
-            matrix[row, vocabulary[term]] = value
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    return matrix, sum(1 for n in frequency.values() if n > 1)
-
-
-def _scores(
-    candidates: Sequence[_Candidate],
-    matrix: np.ndarray[Any, np.dtype[np.float32]],
-    similarity: np.ndarray[Any, np.dtype[np.float32]],
-    source_count: int,
+def _ranked(
+    members: Sequence[Article],
+    sources: Sequence[Citation],
+    content: StoryContent,
     params: SummaryParams,
-) -> np.ndarray[Any, np.dtype[np.float32]]:
-    numbers = np.array([c.number for c in candidates])
-    outlets = [matrix[numbers == n].sum(axis=0) for n in range(1, source_count + 1)]
-    outlets = [v / n for v in outlets if (n := np.linalg.norm(v)) > 0]
-    centroid = np.mean(outlets, axis=0)
-    centrality = matrix @ (centroid / max(float(np.linalg.norm(centroid)), 1e-12))
-    agreement = np.zeros(len(candidates))
-    if source_count > 1:
-        for number in range(1, source_count + 1):
-            mask = numbers == number
-            if mask.any():
-                has = similarity[:, mask].max(axis=1) >= params.agreement_similarity
-                agreement += has & ~mask
-        agreement /= source_count - 1
-    position = np.array([c.position for c in candidates])
-    prior = 0.6 + 0.4 / (1.0 + 0.3 * position)
-    weight = np.array([0.75 + 0.5 * c.weight for c in candidates])
-    result: np.ndarray[Any, np.dtype[np.float32]] = centrality * (1 + agreement) * prior * weight
-    return result
+    headline: str,
+) -> list[tuple[_Candidate, float]]:
+    """Candidates outside stray sources, each with its score: shared content carried,
+    times its style, over the square root of its length past ``words_norm``.
+
+    The lead should not repeat the headline, unless the headline is all there is.
+    """
+    candidates = _candidates(members, sources, params, headline) or _candidates(
+        members, sources, params, ""
+    )
+    kept = [c for c in candidates if c.number not in content.strays] or candidates
+    ranked = []
+    for candidate in kept:
+        carried = content.units(candidate.text)
+        length = max(1.0, len(candidate.text.split()) / params.words_norm) ** 0.5
+        worth = sum(carried.values()) * style(candidate.text, carried) / length
+        ranked.append((candidate, worth))
+    return ranked
 
 
-def _mmr(
-    pool: Sequence[int] | range,
-    scores: np.ndarray[Any, np.dtype[np.float32]],
-    similarity: np.ndarray[Any, np.dtype[np.float32]],
-    chosen: Sequence[int],
+def _select(
+    ranked: Sequence[tuple[_Candidate, float]],
+    content: StoryContent,
     count: int,
     params: SummaryParams,
 ) -> list[int]:
-    """Pick ``count`` of ``pool`` by maximal marginal relevance, never near-repeating one."""
-    picked: list[int] = []
-    remaining = np.array([i for i in pool if i not in chosen], dtype=int)
-    relevance = params.mmr_lambda * scores / (float(scores.max()) or 1.0)
-    while remaining.size and len(picked) < count:
-        taken = np.array(list(chosen) + picked, dtype=int)
-        overlap = np.zeros(remaining.size, dtype=np.float32)
-        if taken.size:
-            overlap = similarity[np.ix_(remaining, taken)].max(axis=1)
-        best = int(np.argmax(relevance[remaining] - (1 - params.mmr_lambda) * overlap))
-        if float(overlap[best]) <= params.redundancy:
-            picked.append(int(remaining[best]))
-        remaining = np.delete(remaining, best)
-    return picked
+    """The lead's event sentence, then greedily the sentences adding the most new content."""
+    carried = [content.units(c.text) for c, _ in ranked]
+    opening = [
+        i
+        for i, (c, _) in enumerate(ranked)
+        if c.position < params.lead_positions and states_event(c.text)
+    ]
+    core = set(sorted(content.worth, key=lambda u: -content.worth[u])[: params.core_units])
+
+    def lead_merit(index: int) -> float:
+        """Content carried (at any length: the lead may be long), raised for the story's
+        core units it states and for an early position."""
+        candidate, units = ranked[index][0], carried[index]
+        worth = sum(units.values()) * style(candidate.text, units)
+        stated = len(core & set(units)) / max(len(core), 1)
+        return worth * (0.5 + stated) * (1 + 0.3 / (1 + candidate.position))
+
+    first = max(opening or range(len(ranked)), key=lead_merit)
+    chosen, covered = [first], set(carried[first])
+    floor = params.min_gain * ranked[first][1]
+    while len(chosen) < count:
+        best, best_gain = -1, floor
+        for index, (_, worth) in enumerate(ranked):
+            units = carried[index]
+            total = sum(units.values())
+            if index in chosen or worth <= 0 or total <= 0:
+                continue
+            gain = worth * sum(v for u, v in units.items() if u not in covered) / total
+            if gain > best_gain and not _repeats(index, chosen, ranked, carried, params):
+                best, best_gain = index, gain
+        if best < 0:
+            break
+        chosen.append(best)
+        covered.update(carried[best])
+    return chosen
+
+
+def _repeats(
+    index: int,
+    chosen: Sequence[int],
+    ranked: Sequence[tuple[_Candidate, float]],
+    carried: Sequence[Mapping[str, float]],
+    params: SummaryParams,
+) -> bool:
+    """Whether a candidate mostly repeats one chosen sentence: in shared content, or in
+    all its words."""
+    units = carried[index]
+    limit = (1 - params.new_content) * sum(units.values())
+    text = ranked[index][0].text
+    return any(
+        sum(v for u, v in units.items() if u in carried[j]) > limit
+        or _cosine(text, ranked[j][0].text) > params.redundancy
+        for j in chosen
+    )
 
 
 def _cite(
@@ -345,6 +330,9 @@ def _cite(
     return SummarySentence(candidate.text, tuple(sorted(numbers)))
 
 
-def _unit(vector: dict[str, float]) -> dict[str, float]:
-    norm = sum(v * v for v in vector.values()) ** 0.5 or 1.0
-    return {t: v / norm for t, v in vector.items()}
+def _cosine(a: str, b: str) -> float:
+    """Cosine of two sentences' rarity-weighted content words."""
+    x, y = content_terms(a), content_terms(b)
+    dot = sum(v * y.get(t, 0.0) for t, v in x.items())
+    norms = math.sqrt(sum(v * v for v in x.values()) * sum(v * v for v in y.values()))
+    return dot / norms if norms else 0.0

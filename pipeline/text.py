@@ -14,7 +14,8 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence, Set
 from functools import lru_cache
 
 import wordfreq
@@ -28,6 +29,7 @@ __all__ = [
     "numbers",
     "prior_idf",
     "shingles",
+    "spellings",
     "stem",
     "terms",
     "tokenize",
@@ -331,3 +333,50 @@ def content_hash(parts: Iterable[str]) -> str:
         digest.update(" ".join(tokenize(part)).encode())
         digest.update(b"\x1f")
     return digest.hexdigest()
+
+
+def spellings(texts: Iterable[str], keys: Set[str]) -> dict[str, str]:
+    """Each of ``keys`` (a term or a token) mapped to its commonest spelling in ``texts``.
+
+    Features are casefolded and stemmed (``claud_3_opus``, ``releas``), which is
+    what matching needs and not what an editor reads; this maps them back to a
+    word as the articles wrote it ("Claude", "released", "1,000", "405B"). Ties go to
+    the lower-case form, so a word capitalised only where it opens a sentence
+    reads in lower case. A name read inside a word (``gpt`` from "GPT-4o", as
+    ``entities`` reads it) is spelled from there; a key the texts never write
+    is left out.
+    """
+    sources = [_unify(text) for text in texts]
+    counts: Counter[tuple[str, str]] = Counter()
+    for source in sources:
+        words = _WORD.findall(source)
+        folded = list(map(str.casefold, words))  # in C: most words match no key
+        for word, token, term in zip(words, folded, map(_TERM_OF.__getitem__, folded), strict=True):
+            if word.endswith("'s"):
+                word, token = word[:-2], token[:-2]
+            if token in keys:
+                counts[token, word] += 1
+            if term != token and term in keys:
+                counts[term, word] += 1
+        if not _DIGIT.search(source):
+            continue
+        for number in _NUMBER.findall(source):  # as ``numbers`` keys them: "1000" is "1,000"
+            key = _THOUSANDS.sub("", number)
+            if key in keys:
+                counts[key, number] += 1
+        for match in _NUMBER_UNIT.finditer(source):  # as ``names`` keys them: "405_b" is "405B"
+            key = f"{match[1]}_{match[2].lower()}"
+            if key in keys:
+                counts[key, match[0]] += 1
+    missing = keys - {key for key, _ in counts}
+    for source in sources if missing else ():
+        for word in _INNER_CAPITAL.findall(source):  # as ``entities`` reads "GPT" in "GPT-4o"
+            term = _TERM_OF[word.casefold()]
+            if term in missing:
+                counts[term, word] += 1
+    best: dict[str, tuple[int, bool, str]] = {}
+    for (key, word), count in counts.items():  # first seen wins a full tie
+        rank = (count, word.islower(), word)
+        if key not in best or rank[:2] > best[key][:2]:
+            best[key] = rank
+    return {key: rank[2] for key, rank in best.items()}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.render.jsonout import SCHEMA_VERSION
+from pipeline.store import Store
 
 
 def _invoke(args, env=None):
@@ -74,3 +77,15 @@ def test_config_shows_values_and_their_origin(tmp_path):
 def test_stories_json_on_an_empty_database(tmp_path):
     result = _invoke(["stories", "--json", "--db", str(tmp_path / "p.db")])
     assert result.exit_code == 0 and json.loads(result.output) == []
+
+
+def test_version_names_the_package_and_both_schemas(tmp_path):
+    result = _invoke(["--version"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == f"ai-news-digest {version('ai-news-digest')}"
+    assert lines[2] == f"digest JSON schema_version {SCHEMA_VERSION}"
+    # The database line names the migration a freshly opened database ends on.
+    with Store.open(str(tmp_path / "p.db")) as store:
+        applied = [row["name"] for row in store.db.rows("_sqlite_migrations", order_by="rowid")]
+    assert lines[1] == f"database schema {len(applied)} ({applied[-1]})"

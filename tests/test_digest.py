@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.digest import PINNED_TITLE, DigestParams, groups, section_title, select, window
 from pipeline.errors import ConfigError
-from pipeline.models import Citation, Digest, RankedStory, Summary, SummarySentence
+from pipeline.models import Citation, Digest, RankedStory, Section, Summary, SummarySentence
 from pipeline.rank import SECTIONS
 
 DAY = date(2024, 12, 19)
@@ -41,6 +41,7 @@ def make_story(
     sources: Sequence[Source] = (),
     lead: Sequence[tuple[str, tuple[int, ...]]] = (),
     points: Sequence[tuple[str, tuple[int, ...]]] = (),
+    sections: Sequence[tuple[str, tuple[int, ...]]] = (),
 ) -> RankedStory:
     """A ranked story with a real cited Summary; sources default to two outlets."""
     sources = sources or (
@@ -65,6 +66,7 @@ def make_story(
         or (SummarySentence(f"{headline}, several outlets reported.", numbers),),
         points=tuple(SummarySentence(t, c) for t, c in points),
         sources=citations,
+        sections=tuple(Section(label, indices) for label, indices in sections),
     )
     return RankedStory(
         id=story_id,
@@ -137,6 +139,7 @@ def sample_stories() -> list[RankedStory]:
                     (4,),
                 ),
             ),
+            sections=(("How it was found", (0,)), ("Reactions", (1,))),
         ),
         make_story(
             3,

@@ -19,7 +19,7 @@ import pytest
 
 from pipeline.llm import LLMParams, summarize_llm
 from pipeline.models import Article
-from pipeline.summarize import source_texts, verify_citations
+from pipeline.summarize import rank_facts, source_texts, verify_citations
 from tests.conftest import make_article
 
 T0 = datetime(2024, 12, 16, 10, 0, tzinfo=UTC)
@@ -187,6 +187,20 @@ def test_good_answer_is_used_with_supported_citations_only(
     assert body["model"] == "good" and body["response_format"] == {"type": "json_object"}
     prompt = body["messages"][1]["content"]
     assert "[1] Meridian Wire:" in prompt and "[3] Bytewise:" in prompt
+
+
+def test_prompt_lists_the_ranked_key_facts_before_the_sources(chat_server: ChatServer) -> None:
+    """The model reads the facts the extractive scores rank highest, most shared first."""
+    summarize_llm(STORY, params(chat_server, "good", max_facts=3))
+    prompt = chat_server.requests[-1][1]["messages"][1]["content"]
+    facts = rank_facts(STORY, limit=3)
+    listed = prompt.split("Key facts, most shared first:\n", 1)[1].split("\n\nSources:", 1)[0]
+    assert listed.splitlines() == [f"{i}. {f.render()}" for i, (f, _) in enumerate(facts, 1)]
+    scores = [score for _, score in facts]
+    assert scores == sorted(scores, reverse=True) and len(facts) == 3
+    # The release, stated by two outlets with its figures, outranks the forum anecdote.
+    assert "released Kestrel 2" in facts[0][0].text
+    assert all("gaming card" not in f.text for f, _ in facts[:2])
 
 
 def test_no_key_means_no_authorization_header(chat_server: ChatServer, monkeypatch) -> None:

@@ -15,6 +15,7 @@ from pipeline.errors import StoreError
 from pipeline.models import Entry
 from pipeline.store import Store
 from pipeline.store.db import Connection, as_dicts
+from pipeline.store.logins import Throttle
 from pipeline.store.transfer import tables
 
 from .conftest import demo_store
@@ -40,6 +41,7 @@ def test_every_table_arrives_row_for_row_and_the_copy_works_on(postgres_server, 
     store.digests.record_built(date(2024, 12, 19), [story.id], AT)
     store.digests.mark_sent(date(2024, 12, 19), AT)
     store.editorial.secret("session")
+    store.logins.fail(["name:bob", "address:127.0.0.1"], AT, Throttle())
     first = store.articles.all()[0].id
     store.db.upsert("url_aliases", {"url": "http://127.0.0.1:9/amp/1", "article_id": first}, "url")
     assert any(a.duplicate_of for a in store.articles.all())  # the two-step link is exercised

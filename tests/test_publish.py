@@ -7,12 +7,16 @@ from dataclasses import replace
 from datetime import date
 from email import message_from_bytes, policy
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+import lxml.html
 import pytest
 
-from pipeline import demo, run
+from pipeline import demo, params, run
 from pipeline.mail import SendReport
+from pipeline.render import readable, render_all
+from pipeline.render.email import build_message
+from pipeline.urls import canonicalize
 from tests.conftest import demo_store
 from tests.test_email import check_message
 from tests.test_render import check_json, check_markdown
@@ -37,8 +41,11 @@ def published(tmp_path_factory):
 def test_files_hold_the_digest_field_by_field(published):
     _, settings, report = published
     folder = Path(settings.digests_dir)
-    check_json(json.loads((folder / "2024-12-19.json").read_text()), report.digest)
-    check_markdown((folder / "2024-12-19.md").read_text(), report.digest)
+    # The files hold the digest as readers get it: clean links, dated "on Wednesday".
+    check_json(
+        json.loads((folder / "2024-12-19.json").read_text()), readable.published(report.digest)
+    )
+    check_markdown((folder / "2024-12-19.md").read_text(), readable.published(report.digest))
 
 
 def test_the_six_outlet_story_is_whole_with_its_sources_numbered(published):
@@ -86,7 +93,71 @@ def test_send_delivers_once_unless_forced_and_preview_writes_eml(published, tmp_
     assert isinstance(forced, SendReport) and forced.ok
     assert len(handler.received) == 4
     message = message_from_bytes(handler.received[0][2], policy=policy.default)
-    check_message(message, report.digest)
+    check_message(message, readable.published(report.digest))
     assert message["List-Unsubscribe"]
     preview = run.send_day(store, settings, DAY, preview=tmp_path / "day.eml")
     assert preview == tmp_path / "day.eml" and b"Subject:" in preview.read_bytes()
+
+
+def _dropped_parameters(href: str) -> list[str]:
+    """Query parameters of ``href`` that the identity rules strip as tracking."""
+    kept = {k for k, _ in parse_qsl(urlsplit(canonicalize(href)).query, keep_blank_values=True)}
+    return [k for k, _ in parse_qsl(urlsplit(href).query, keep_blank_values=True) if k not in kept]
+
+
+def _json_urls(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [u for v in value.values() for u in _json_urls(v)]
+    if isinstance(value, list):
+        return [u for v in value for u in _json_urls(v)]
+    return [value] if isinstance(value, str) and value.startswith(("http://", "https://")) else []
+
+
+def _tracked(url: str) -> str:
+    """``url`` as a feed or a share button hands it out."""
+    return url + ("&" if "?" in url else "?") + "utm_source=rss&utm_medium=feed&fbclid=IwAR0x"
+
+
+def test_published_links_carry_no_tracking_parameters(published, tmp_path):
+    store, settings, report = published
+    # Whichever link of the corpus's tagged page was stored first, every source and
+    # coverage link of the day is handed to the renderers tagged.
+    day = replace(
+        report.digest,
+        stories=tuple(
+            replace(
+                story,
+                summary=replace(
+                    story.summary,
+                    sources=tuple(replace(c, url=_tracked(c.url)) for c in story.summary.sources),
+                ),
+                article_urls=tuple(_tracked(u) for u in story.article_urls),
+            )
+            for story in report.digest.stories
+        ),
+    )
+    site_params = params.for_site(settings)
+    render_all(day, tmp_path / "digests", tmp_path / "site", site_params)
+    email = build_message(day, params.for_mail(settings), site_params)
+    email_html = email.get_body(("html",)).get_content()
+    hrefs = {
+        "site": [
+            href
+            for page in (tmp_path / "site").rglob("*.html")
+            for href in lxml.html.parse(str(page)).getroot().xpath("//a/@href")
+        ],
+        "email": lxml.html.fromstring(email_html).xpath("//a/@href"),
+        "json": _json_urls(json.loads((tmp_path / "digests" / "2024-12-19.json").read_text())),
+    }
+    assert all(len(links) > 10 for links in hrefs.values())
+    tracked = {
+        where: [h for h in links if _dropped_parameters(h)] for where, links in hrefs.items()
+    }
+    assert tracked == {"site": [], "email": [], "json": []}
+    # Markdown, Atom and the plain-text email say the same.
+    texts = [(tmp_path / "digests" / "2024-12-19.md").read_text()]
+    texts += [
+        (tmp_path / "site" / "feed.xml").read_text(),
+        email.get_body(("plain",)).get_content(),
+    ]
+    assert not any(marker in text for text in texts for marker in ("utm_", "fbclid"))

@@ -23,12 +23,16 @@ from markdown_it import MarkdownIt
 from pipeline.digest import groups, section_title, select
 from pipeline.errors import PipelineError
 from pipeline.models import Digest
-from pipeline.render import SiteParams, jsonout, markdown, render_all
+from pipeline.render import SiteParams, email, jsonout, markdown, render_all
 from pipeline.render.dates import short_time
 from pipeline.sanitize import safe_url
+from pipeline.sections import LABELS
 from tests.test_digest import BUILT, DAY, PARAMS, make_story, sample_digest, sample_stories
 
 SCHEMA = json.loads(jsonout.SCHEMA_PATH.read_text(encoding="utf-8"))
+SCHEMA_LABELS = SCHEMA["$defs"]["story"]["properties"]["summary"]["properties"]["sections"][
+    "items"
+]["properties"]["label"]["enum"]
 
 
 def check_markdown(text: str, digest: Digest) -> None:
@@ -56,9 +60,12 @@ def check_markdown(text: str, digest: Digest) -> None:
             ]
             if marked:
                 expect(" ".join(marked))
-            for point in story.summary.points:
-                marks = "".join(f"[{n}]" for n in point.citations)
-                expect(f"- {markdown.escape(point.text)} {marks}".rstrip())
+            for label, points in story.summary.grouped():
+                if label:
+                    expect(f"**{label}**")
+                for point in points:
+                    marks = "".join(f"[{n}]" for n in point.citations)
+                    expect(f"- {markdown.escape(point.text)} {marks}".rstrip())
             expect("Sources:")
             for c in sources:
                 prefix = f"{c.number}. **{markdown.escape(c.outlet)}**: "
@@ -332,3 +339,48 @@ def test_the_checkers_notice_a_wrong_field(tmp_path):
         check_markdown(text, altered)
     with pytest.raises(AssertionError):
         check_json(data, altered)
+
+
+def test_sections_label_the_points_in_every_output(tmp_path):
+    """A big story's section labels head its points in Markdown, JSON, the site and email."""
+    digest = sample_digest()
+    story = next(s for s in digest.stories if s.summary.sections)
+    labels = [section.label for section in story.summary.sections]
+    assert labels == ["How it was found", "Reactions"]
+    assert set(SCHEMA_LABELS) == set(LABELS)
+
+    text = markdown.render(digest)
+    first_point = text.index(markdown.escape(story.summary.points[0].text))
+    assert text.index("**How it was found**") < first_point < text.index("**Reactions**")
+
+    data = json.loads(jsonout.write(digest, tmp_path).read_text(encoding="utf-8"))
+    (stored,) = [s for s in data["stories"] if s["id"] == story.id]
+    assert stored["summary"]["sections"] == [
+        {"label": "How it was found", "points": [0]},
+        {"label": "Reactions", "points": [1]},
+    ]
+    assert all("sections" not in s["summary"] for s in data["stories"] if s["id"] != story.id)
+    assert jsonout.read(tmp_path / "2024-12-19.json") == digest
+
+    site = SiteParams(base_url="https://digest.example")
+    page = lxml.html.fromstring(email.html(digest, site))
+    assert [p.text_content() for p in page.xpath("//p[@class='points-label']")] == labels
+    plain = email.text(digest, site)
+    assert plain.index("How it was found:") < plain.index("Reactions:")
+
+    render_all(digest, tmp_path / "digests", tmp_path / "site", site)
+    story_pages = list((tmp_path / "site").rglob("*.html"))
+    headings = {
+        h.text_content()
+        for path in story_pages
+        for h in lxml.html.parse(str(path)).xpath("//h4[@class='points-label']")
+    }
+    assert headings == set(labels)
+
+
+def test_schema_refuses_a_section_pointing_at_no_point():
+    data = jsonout.to_dict(sample_digest())
+    story = next(s for s in data["stories"] if "sections" in s["summary"])
+    story["summary"]["sections"][0]["points"] = []
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft202012Validator)

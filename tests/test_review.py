@@ -322,6 +322,13 @@ async def test_story_view_shows_members_summary_and_explanation(ada, store, ids)
     for number in {n for s in record.summary.sentences for n in s.citations}:
         assert f'href="#source-{number}"' in page.text and f'id="source-{number}"' in page.text
     assert "Why this rank" in page.text and record.explanation.split(";")[0] in page.text
+    # per member, what joined it: the figures and the model name the reports share
+    joined = re.findall(r'<p class="joined".*?</p>', page.text, re.S)
+    assert len(joined) == 3 and all("Joined on:" in j for j in joined)
+    assert all(re.search(r">(14|78)%</span>", j) for j in joined)
+    assert sum(">Claude 3 Opus</span>" in j for j in joined) == 2  # the third says "Claude"
+    alone = await ada.client.get(f"/story/{_story(store, ids['chips'])}")
+    assert alone.status_code == 200 and "Joined on:" not in alone.text
     assert (await ada.client.get("/story/99999")).status_code == 404
 
 

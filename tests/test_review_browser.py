@@ -136,6 +136,10 @@ def test_an_editor_works_through_a_day_and_the_digest_follows(demo_desk, page):
     page.click("#move-form button")
     page.wait_for_url(f"**/story/{big}?day={DAY}")
     assert page.locator(".member").count() == len(aligned) - 1
+    # each member says what joined it; the paper most of them cite is among the reasons
+    joined = page.locator(".member .joined").all_inner_texts()
+    assert len(joined) == len(aligned) - 1 and all(j.startswith("Joined on:") for j in joined)
+    assert sum("arxiv.org/abs/2412.14093" in j for j in joined) >= 2, joined
 
     # rewrite its headline, with the keyboard shortcut to the edit form
     page.keyboard.press("e")

@@ -331,9 +331,9 @@ def test_feed_text_cannot_run_script_anywhere_on_the_site(tmp_path):
     story = lxml.html.parse(str(tmp_path / site.story_path(DAY, 66))).getroot()
     # Shown as text, not run: the headline still reads as the feed wrote it.
     assert story.xpath("string(//h1)").startswith('Breaking <script>alert("headline")</script>')
-    # Unsafe source links are withheld; the safe one is kept, escaped.
+    # Unsafe source links are withheld; the safe one is kept, percent-encoded.
     assert story.xpath("//li[starts-with(@id, 'source-')]//a/@href") == [
-        "https://fine.example/story?a=1&b=<x>"
+        "https://fine.example/story?a=1&b=%3Cx%3E"
     ]
     assert len(story.xpath("//*[@class='withheld']")) == 3
     assert story.xpath("//details//a/@href") == ["https://fine.example/story"]

@@ -15,6 +15,7 @@ from pipeline.errors import StoreError
 from pipeline.models import DuplicateLink, Entry, ExtractedPage, Source
 from pipeline.store import Store
 from pipeline.store.decisions import CANNOT_LINK, MUST_LINK
+from pipeline.store.logins import Throttle
 from pipeline.store.migrations import POSTGRES_MIGRATIONS, migrations
 
 T0 = datetime(2024, 12, 18, 9, 0, tzinfo=UTC)
@@ -286,3 +287,14 @@ def test_search_ranks_title_and_text_matches_with_stemming(any_store):
     assert [a.id for a in store.articles.search("trained")] == [ids[1]]
     assert [a.id for a in store.articles.search("vote")] == [ids[0]]
     assert store.articles.search("absent") == []
+
+
+def test_login_failures_count_and_lock_on_both_backends(any_store):
+    throttle = Throttle(attempts=3)
+    keys = ["name:bob", "address:127.0.0.1"]
+    assert [any_store.logins.fail(keys, T0, throttle) for _ in range(2)] == [None, None]
+    until = any_store.logins.fail(keys, T0, throttle)
+    assert until == T0 + throttle.cooldown
+    assert any_store.logins.locked_until(["name:bob"], T0) == until
+    any_store.logins.succeed(keys)
+    assert any_store.logins.locked_until(keys, T0) is None

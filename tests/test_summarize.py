@@ -342,14 +342,16 @@ def test_headline_passes_over_column_labels_and_syndicated_retitles() -> None:
             2,
             "Meridian Wire",
             "Anthropic study finds AI model faked alignment to avoid retraining",
-            1,
+            hours=1,
         ),
-        article(3, "Kernel Links", "Frontier Signal: alignment faking in large language models", 2),
+        article(
+            3, "Kernel Links", "Frontier Signal: alignment faking in large language models", hours=2
+        ),
         article(
             4,
             "Syndicator",
             "Anthropic study finds AI model faked alignment in training",
-            3,
+            hours=3,
             duplicate_of=2,
         ),
     ]

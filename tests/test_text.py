@@ -124,3 +124,21 @@ def test_numbers_leave_identifiers_whole() -> None:
 )
 def test_is_roundup(title: str, roundup: bool) -> None:
     assert text.is_roundup(title) is roundup
+
+
+def test_spellings_map_stemmed_and_folded_features_back_to_written_words() -> None:
+    texts = [
+        "Claude 3 Opus faked alignment. Models trained on 1,000 prompts; the model card says so.",
+        "Anthropic's Claude scored 14% with GPT-4o as judge; Meta's 405B model did not.",
+    ]
+    name = "_".join(text.stem(w.lower()) for w in ("Claude", "3", "Opus"))
+    unit = "405_b"
+    assert unit in text.names(texts[1])
+    keys = {"claud", "model", "1000", "anthropic", "gpt", unit, "14_%", "never"}
+    spelled = text.spellings(texts, keys)
+    assert spelled["claud"] == "Claude" and name.split("_")[0] == "claud"
+    assert spelled["model"] == "model"  # "Models" opens a sentence; the tie goes to lower case
+    assert spelled["1000"] == "1,000" and spelled[unit] == "405B" and spelled["14_%"] == "14%"
+    assert spelled["anthropic"] == "Anthropic"  # the possessive dropped
+    assert spelled["gpt"] == "GPT"  # read inside "GPT-4o", as entities reads it
+    assert "never" not in spelled

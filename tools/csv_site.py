@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 # Below this a TIMESTAMP is in seconds, not milliseconds (as in benchmarks/cluster.py).
 SECONDS_BELOW = 1e11
@@ -102,17 +104,19 @@ def write_site(rows: list[Row], out: Path) -> Path:
         page = out / row.path.lstrip("/")
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(_page(row), encoding="utf-8")
-    sources = ["sources:"]
+    sources = []
     for slug, members in sorted(by_outlet.items()):
         (out / slug / "feed.xml").write_text(_feed(slug, members), encoding="utf-8")
-        sources += [
-            f'  - name: "{members[0].outlet}"',
-            f'    url: "{{base}}/{slug}/feed.xml"',
-            f'    site_url: "{{base}}/{slug}/"',
-            "    interval: 15",
-        ]
+        sources.append(
+            {
+                "name": members[0].outlet,
+                "url": f"{{base}}/{slug}/feed.xml",
+                "site_url": f"{{base}}/{slug}/",
+                "interval": 15,
+            }
+        )
     template = out / "sources.template.yaml"
-    template.write_text("\n".join(sources) + "\n", encoding="utf-8")
+    template.write_text(yaml.safe_dump({"sources": sources}, allow_unicode=True), encoding="utf-8")
     return template
 
 

@@ -27,6 +27,7 @@ from ..sanitize import clean_html, plain_text
 from .dates import long_date
 from .env import environment
 from .paths import day_path, source_links, story_path
+from .readable import published
 
 if TYPE_CHECKING:
     from .site import SiteParams
@@ -36,7 +37,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def render(digests: Sequence[Digest], params: SiteParams) -> bytes:
     """The Atom document for the newest ``params.feed_entries`` of ``digests`` (sorted by day)."""
-    newest = sorted(digests, key=lambda d: d.day, reverse=True)[: params.feed_entries]
+    newest = [
+        published(d)
+        for d in sorted(digests, key=lambda d: d.day, reverse=True)[: params.feed_entries]
+    ]
     feed = FeedGenerator()
     feed.id(params.absolute("") or "urn:ai-news-digest:feed")
     feed.title(plain_text(params.title))

@@ -34,7 +34,12 @@ def long_date(day: date) -> str:
 
 def short_date(day: date) -> str:
     """``19 Dec 2024``."""
-    return f"{day.day} {_MONTHS[day.month - 1][:3]} {day.year}"
+    return f"{day_month(day)} {day.year}"
+
+
+def day_month(day: date) -> str:
+    """``19 Dec``: for a date the reader places in the current year."""
+    return f"{day.day} {_MONTHS[day.month - 1][:3]}"
 
 
 def month_name(year: int, month: int) -> str:

@@ -33,6 +33,7 @@ from .dates import long_date
 from .env import environment
 from .files import write_atomic
 from .paths import day_path, source_links, story_path
+from .readable import published
 from .site import SiteParams
 
 _WIDTH = 76
@@ -73,6 +74,7 @@ def subject(digest: Digest, site: SiteParams) -> str:
 
 def html(digest: Digest, site: SiteParams, unsubscribe: str | None = None) -> str:
     """The HTML part, CSS inlined."""
+    digest = published(digest)
     web = site.absolute(day_path(digest.day))
 
     def story_link(story: RankedStory) -> str | None:
@@ -103,6 +105,7 @@ def html(digest: Digest, site: SiteParams, unsubscribe: str | None = None) -> st
 
 def text(digest: Digest, site: SiteParams, unsubscribe: str | None = None) -> str:
     """The plain-text part: the same stories, citations and numbered sources."""
+    digest = published(digest)
     count = len(digest.stories)
     lines = [
         plain_text(site.title).upper(),
@@ -145,12 +148,11 @@ def _story_text(number: int, story: RankedStory) -> list[str]:
     if story.summary.lead:
         lead = " ".join(_marked(s.text, s.citations) for s in story.summary.lead)
         lines += ["", _wrap(lead, indent)]
-    if story.summary.points:
+    for label, points in story.summary.grouped():
         lines.append("")
-        lines += [
-            _wrap(_marked(s.text, s.citations), indent + "  ", indent + "- ")
-            for s in story.summary.points
-        ]
+        if label:
+            lines.append(f"{indent}{label}:")
+        lines += [_wrap(_marked(s.text, s.citations), indent + "  ", indent + "- ") for s in points]
     lines += ["", f"{indent}Sources:"]
     for citation in sources:
         label = f"[{citation.number}] "

@@ -22,6 +22,7 @@ from ..digest import groups, section_title
 from ..errors import PipelineError
 from ..models import Digest, RankedStory, Summary
 from .files import write_atomic
+from .readable import published
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -29,6 +30,7 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 def to_dict(digest: Digest) -> dict[str, Any]:
     """The digest as a JSON-ready dict that conforms to ``schema.json``."""
+    digest = published(digest)
     start, end = window_of(digest)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -108,6 +110,7 @@ def _story(story: RankedStory, rank: int) -> dict[str, Any]:
             "method": summary["method"],
             "lead": summary["lead"],
             "points": summary["points"],
+            **({"sections": summary["sections"]} if "sections" in summary else {}),
         },
         "sources": summary["sources"],
         "article_urls": list(story.article_urls),

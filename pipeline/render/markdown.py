@@ -1,7 +1,7 @@
 """A digest as ``YYYY-MM-DD.md``: readable as plain text and as rendered Markdown.
 
 Per story: the headline, "N sources" with the outlets, the summary (lead as a
-paragraph, key points as a list) with its ``[n]`` marks, and the numbered
+paragraph, key points as a list, under section labels for a big story) with its ``[n]`` marks, and the numbered
 source list (outlet, title, link). The numbers of the list are the numbers of
 the marks.
 
@@ -20,6 +20,7 @@ from ..models import Citation, Digest, RankedStory, SummarySentence
 from ..sanitize import plain_text, safe_url
 from .dates import long_date, short_time
 from .files import write_atomic
+from .readable import published
 
 DEFAULT_TITLE = "AI news digest"
 
@@ -30,6 +31,7 @@ _BLOCK_START = re.compile(r"^(#|[-+=]|\d+[.)])")
 
 def render(digest: Digest, title: str = DEFAULT_TITLE) -> str:
     """The Markdown text of ``digest``."""
+    digest = published(digest)
     count = len(digest.stories)
     lines = [
         f"# {escape(title)}: {long_date(digest.day)}",
@@ -66,8 +68,10 @@ def _story(story: RankedStory, timezone: str) -> list[str]:
     lines = [f"### {escape(story.headline)}", "", f"**{len(sources)} {noun}:** {outlets}"]
     if story.summary.lead:
         lines += ["", " ".join(_sentence(s) for s in story.summary.lead)]
-    if story.summary.points:
-        lines += ["", *(f"- {_sentence(s)}" for s in story.summary.points)]
+    for label, points in story.summary.grouped():
+        if label:
+            lines += ["", f"**{escape(label)}**"]
+        lines += ["", *(f"- {_sentence(s)}" for s in points)]
     lines += ["", "Sources:", ""]
     lines += [_source(c, timezone) for c in sources]
     return lines

@@ -37,6 +37,7 @@ from . import atom
 from .env import TEMPLATES, environment
 from .files import write_atomic
 from .paths import day_path, month_path, story_path
+from .readable import published
 
 _OURS = re.compile(r"\d{4}/\d{2}/(\d{2}/)?[^/]+\.html")
 
@@ -78,7 +79,7 @@ class _Month:
 
 def build(digests: Iterable[Digest], site_dir: Path, params: SiteParams) -> list[Path]:
     """Write the whole site for ``digests`` (one per day; a later one for a day wins)."""
-    by_day = {d.day: d for d in digests}
+    by_day = {d.day: published(d) for d in digests}
     ordered = [by_day[day] for day in sorted(by_day)]
     out = _Output(Path(site_dir))
     style = (TEMPLATES / "style.css").read_bytes()

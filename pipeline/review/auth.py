@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import math
 import secrets
+from datetime import datetime
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -29,6 +32,7 @@ from ..store import Store
 from .csrf import token
 from .desk import back, desk, now
 
+LOGGER = logging.getLogger(__name__)
 _N, _R, _P = 2**14, 8, 1  # scrypt cost: about 16 MB and a few tens of ms per hash
 PUBLIC = ("/login", "/static/")
 MIN_PASSWORD = 8
@@ -85,14 +89,27 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request, form: FormData) -> Response:
-    """Check name and password; on success start a fresh session (new CSRF token too)."""
+    """Check name and password; on success start a fresh session (new CSRF token too).
+
+    While the name or the client's address is cooling down after too many
+    failures, nothing is checked (the right password included): 429 with
+    ``Retry-After``. A success forgets both counts.
+    """
+    the_desk = desk(request)
     name = str(form.get("name", "")).strip()
     password = str(form.get("password", ""))
     target = str(form.get("next", "/"))
-    stored = await desk(request).run(desk(request).store.editorial.password_hash, name)
+    address = request.client.host if request.client else "unknown"
+    keys = (f"name:{name.casefold()}", f"address:{address}")
+    locked = await the_desk.run(the_desk.store.logins.locked_until, keys, now())
+    if locked is not None:
+        return _cooling_down(request, name, address, target, locked)
+    stored = await the_desk.run(the_desk.store.editorial.password_hash, name)
     matched = await anyio.to_thread.run_sync(verify_password, password, stored or _DUMMY)
     if stored is None or not matched:
-        return desk(request).render(
+        throttle = the_desk.params.login_throttle
+        await the_desk.run(the_desk.store.logins.fail, keys, now(), throttle)
+        return the_desk.render(
             request,
             "login.html",
             status_code=401,
@@ -100,10 +117,36 @@ async def login(request: Request, form: FormData) -> Response:
             error="Wrong name or password.",
             name=name,
         )
+    await the_desk.run(the_desk.store.logins.succeed, keys)
     request.session.clear()
     request.session.update(editor=name, key=fingerprint(stored))
     token(request)
     return back(request, target)
+
+
+def _cooling_down(
+    request: Request, name: str, address: str, target: str, until: datetime
+) -> Response:
+    """429 for a login attempt during a cool-down, logged with the address it came from."""
+    wait = max(1, math.ceil((until - now()).total_seconds()))
+    LOGGER.warning(
+        "login refused for %r from %s: too many failures, %d s left", name, address, wait
+    )
+    response = desk(request).render(
+        request,
+        "login.html",
+        status_code=429,
+        next=target,
+        error=f"Too many failed logins: try again in {_duration(wait)}.",
+        name=name,
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _duration(seconds: int) -> str:
+    """``45 seconds``, ``3 minutes``: a wait as people say it (minutes rounded up)."""
+    return f"{seconds} seconds" if seconds < 90 else f"{math.ceil(seconds / 60)} minutes"
 
 
 async def logout(request: Request, form: FormData) -> Response:

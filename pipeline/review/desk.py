@@ -34,6 +34,7 @@ from ..render.dates import short_time
 from ..render.env import strict_environment
 from ..store import Store
 from ..store.editorial import EditConflict, EditRefused
+from ..store.logins import Throttle
 from . import csrf
 
 T = TypeVar("T")
@@ -53,6 +54,8 @@ class ReviewParams:
     """Mark the session cookie Secure (set it when the desk is served over HTTPS)."""
     max_body_bytes: int = 1_000_000
     """Largest form accepted."""
+    login_throttle: Throttle = Throttle()
+    """Failed logins allowed per name and per address before a growing cool-down."""
 
 
 class Desk:
@@ -63,6 +66,7 @@ class Desk:
         self.settings = settings
         self.params = review
         self.digest_params = params.for_digest(settings)
+        self.cluster_params = params.for_cluster(settings)  # to explain what joined a story
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-db")
         self.env = _environment(settings.timezone)
 

@@ -18,7 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..models import Article, Summary
+from ..explain import explain
+from ..models import Article, Placement, Summary
 from ..rank import SECTIONS
 from ..store import Store
 from ..store.editorial import EditConflict, EditRefused
@@ -38,6 +39,7 @@ class Member:
     article: Article
     source: int | None  # its number among the summary's sources
     preview: str
+    placement: Placement | None  # what it shares with the other members; None when alone
 
 
 async def home(request: Request) -> Response:
@@ -83,7 +85,7 @@ async def story_view(request: Request) -> Response:
     """Members, summary with citations, ranking explanation, history and every action."""
     d = desk(request)
     story_id = request.path_params["story_id"]
-    page = await d.run(_story_page, d, story_id)
+    page = await d.run(_story_page, d, story_id, True)
     if page is None:
         raise HTTPException(404, f"There is no story #{story_id}.")
     record: StoryRecord = page["record"]
@@ -213,7 +215,8 @@ async def _editable_page(request: Request) -> dict[str, Any]:
 # -- reads, on the store's thread -------------------------------------------------------
 
 
-def _story_page(d: Desk, story_id: int) -> dict[str, Any] | None:
+def _story_page(d: Desk, story_id: int, explained: bool = False) -> dict[str, Any] | None:
+    """The story's record, members (``explained``: with what joined each), history, neighbours."""
     store = d.store
     record = store.stories.record(story_id)
     if record is None:
@@ -232,10 +235,13 @@ def _story_page(d: Desk, story_id: int) -> dict[str, Any] | None:
         )
         nearby = [c for c in nearby if c.id != story_id]
     day = d.day_of(record.last_seen) if record.last_seen else None
+    placements = explain(members, d.cluster_params) if explained else {}
     return {
         "record": record,
         "articles": members,
-        "members": [Member(a, numbers.get(a.id), _preview(a.body)) for a in members],
+        "members": [
+            Member(a, numbers.get(a.id), _preview(a.body), placements.get(a.id)) for a in members
+        ],
         "history": store.editorial.history(story_id),
         "nearby": nearby,
         "day": day,

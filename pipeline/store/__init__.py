@@ -1,7 +1,8 @@
 """The one place that speaks SQL: opens the database, applies migrations, converts rows.
 
 Each table has its own module (``sources``, ``articles``, ``stories``,
-``decisions``; ``editorial`` holds the editors' desk writes); a ``Store``
+``decisions``; ``editorial`` holds the editors' desk writes, ``logins``
+the failed-login counts); a ``Store``
 holds one repository object per table so callers write
 ``store.articles.insert_entries(...)``. Stages never see a row. The database
 is an SQLite file (the default) or, for installations past one machine, a
@@ -23,6 +24,7 @@ from .db import Connection, PostgresConnection, SqliteConnection, is_postgres, r
 from .decisions import Decisions
 from .digests import Digests
 from .editorial import Editorial
+from .logins import Logins
 from .sources import Sources
 from .stories import Stories
 
@@ -41,6 +43,7 @@ class Store:
         self.decisions = Decisions(db)
         self.digests = Digests(db)
         self.editorial = Editorial(db, self.stories, self.decisions)
+        self.logins = Logins(db)
 
     @classmethod
     def open(cls, target: str | Path) -> Store:

@@ -12,6 +12,15 @@ from .db import Connection, PostgresConnection, SqliteConnection
 migrations = Migrations("pipeline")
 
 
+def schema_names() -> list[str]:
+    """Every migration this code knows, in order: the last one names the schema version.
+
+    ``digest --version`` prints it, so an operator can tell which schema a
+    build writes before pointing it at a database.
+    """
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
 @migrations()
 def m001_initial(db: Database) -> None:
     db.table("sources").create(
@@ -187,6 +196,26 @@ def m003_review(db: Database) -> None:
     db.table("decisions").create_index(["story_id", "at"])
 
 
+@migrations()
+def m004_login_failures(db: Database) -> None:
+    """Failed desk logins per editor name and per client address, so every desk process
+    sees the same counts and a restart forgets nothing: ``failures`` within the window
+    that began at ``window_start``, ``strikes`` (cool-downs so far, which lengthen the
+    next one) and ``locked_until`` (no login is checked for this key before then)."""
+    db.table("login_failures").create(
+        {
+            "key": str,
+            "failures": int,
+            "window_start": str,
+            "strikes": int,
+            "locked_until": str,
+        },
+        pk="key",
+        not_null={"failures", "window_start", "strikes"},
+        defaults={"failures": 0, "strikes": 0},
+    )
+
+
 # -- PostgreSQL ----------------------------------------------------------------------
 #
 # The same schema for PostgreSQL, one SQL script per SQLite migration and under the
@@ -267,6 +296,10 @@ update stories set generated_headline = headline, generated_summary = summary,
   generated_section = section where edited = 0;
 update stories set generated_section = section where generated_section is null;
 create index idx_decisions_story_id_at on decisions (story_id, at);
+""",
+    "m004_login_failures": f"""
+create table login_failures (key text primary key, failures bigint not null default 0,
+  window_start {_TIME} not null, strikes bigint not null default 0, locked_until {_TIME});
 """,
 }
 
