@@ -90,7 +90,7 @@ class Logins:
                     "locked_until) values (?, ?, ?, ?, ?) on conflict(key) do update set "
                     "failures = excluded.failures, window_start = excluded.window_start, "
                     "strikes = excluded.strikes, "
-                    "locked_until = coalesce(excluded.locked_until, locked_until)",
+                    "locked_until = coalesce(excluded.locked_until, login_failures.locked_until)",
                     [key, failures, to_iso(window_start), strikes, to_iso(locked_until)],
                 )
         return started
