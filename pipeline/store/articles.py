@@ -259,9 +259,8 @@ class Articles:
         return [by_id[i] for i in ids if i in by_id]
 
 
-_DOCUMENT = "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(text, ''))"
 _SEARCH = {
     SQLITE: "select rowid from articles_fts where articles_fts match ? order by rank limit ?",
-    POSTGRESQL: f"select id from articles, websearch_to_tsquery('english', ?) as q "
-    f"where {_DOCUMENT} @@ q order by ts_rank({_DOCUMENT}, q) desc, id limit ?",
+    POSTGRESQL: "select id from articles_fts, websearch_to_tsquery('english', ?) as q "
+    "where document @@ q order by ts_rank(document, q) desc, id limit ?",
 }
