@@ -49,6 +49,7 @@ bench: install
 	$(PY) benchmarks/cluster.py --scale 100000
 	$(PY) benchmarks/summarize.py
 	$(PY) benchmarks/build.py
+	$(PY) benchmarks/stream.py
 	$(PY) benchmarks/review.py
 
 eval: install

@@ -16,7 +16,10 @@ stories, a long tail of single-outlet ones). Cases:
 - day, 15 stories: the same day with the default limit;
 - year, cold: 365 daily JSON digests already in ``digests/``, then the
   ``render_all`` of the last day, which reads them all and builds the whole
-  site (about 6,000 pages) into an empty folder;
+  site into an empty folder: a permanent page per story (three stories a day
+  come back the next day as updates), a redirect per old day-and-story link,
+  and the topic pages (every story about 2 to 5 of 400 topics, a few common,
+  most rare) with the topics index and ``graph.json``;
 - year, warm: the same again over the existing site (what a daily build
   does: only changed files are rewritten).
 
@@ -45,7 +48,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.digest import DigestParams, select  # noqa: E402
-from pipeline.models import Citation, Digest, RankedStory, Summary, SummarySentence  # noqa: E402
+from pipeline.models import (  # noqa: E402
+    UPDATE,
+    Citation,
+    Digest,
+    RankedStory,
+    Summary,
+    SummarySentence,
+    Topic,
+    Topics,
+)
 from pipeline.rank import SECTIONS  # noqa: E402
 from pipeline.render import SiteParams, jsonout, render_all  # noqa: E402
 
@@ -90,6 +102,14 @@ WORDS = [
     "compute",
     "license",
 ]
+
+
+TOPICS = Topics(
+    {
+        f"topic-{i}": Topic(f"topic-{i}", f"Topic {i}", ("organisation", "model", "concept")[i % 3])
+        for i in range(400)
+    }
+)
 
 
 def _sentence(rng: random.Random, words: int) -> str:
@@ -140,6 +160,10 @@ def _story(rng: random.Random, story_id: int, articles: int, start: datetime) ->
         first_seen=min(times),
         last_seen=max(times),
         included=rng.random() > 0.05,
+        topics=tuple(
+            dict.fromkeys(f"topic-{min(399, int(rng.paretovariate(0.8)) - 1)}" for _ in range(5))
+        )[: rng.randint(2, 5)],
+        url=f"stories/{story_id}-{headline.lower().replace(' ', '-')[:40]}.html",
     )
 
 
@@ -185,7 +209,11 @@ def main() -> None:
             def run() -> int:
                 shutil.rmtree(work / name, ignore_errors=True)
                 digest = select(candidates, DAY, replace(PARAMS, limit=limit), built_at)
-                return len(render_all(digest, work / name / "digests", work / name / "site", SITE))
+                return len(
+                    render_all(
+                        digest, work / name / "digests", work / name / "site", SITE, topics=TOPICS
+                    )
+                )
 
             return run
 
@@ -202,10 +230,10 @@ def main() -> None:
 
         def cold() -> int:
             shutil.rmtree(year / "site", ignore_errors=True)
-            return len(render_all(last, year / "digests", year / "site", SITE))
+            return len(render_all(last, year / "digests", year / "site", SITE, topics=TOPICS))
 
         def warm() -> int:
-            return len(render_all(last, year / "digests", year / "site", SITE))
+            return len(render_all(last, year / "digests", year / "site", SITE, topics=TOPICS))
 
         stories = sum(
             len(jsonout.read(p).stories) for p in sorted((year / "digests").glob("*.json"))
@@ -242,10 +270,25 @@ def _write_year(folder: Path, days: int) -> Digest:
         day = DAY - timedelta(days=days - 1 - offset)
         candidates = day_of_stories(day, 120, 40, seed=offset + 2)
         built_at = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=7)
+        if last is not None:  # three of yesterday's stories come back with a new source
+            candidates += [_update(s, day, built_at) for s in last.stories[:3]]
         last = select(candidates, day, PARAMS, built_at)
         jsonout.write(last, folder)
     assert last is not None
     return last
+
+
+def _update(story: RankedStory, day: date, built_at: datetime) -> RankedStory:
+    """The story as the next day carries it: an update whose first source is new."""
+    lead = story.summary.lead[0]
+    return replace(
+        story,
+        edition=UPDATE,
+        first_published=day - timedelta(days=1),
+        new_sources=(1,),
+        whats_new=(SummarySentence(lead.text, (1,)),),
+        article_times=(built_at - timedelta(hours=3),),
+    )
 
 
 if __name__ == "__main__":

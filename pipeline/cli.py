@@ -413,6 +413,20 @@ def export_opml(settings: Settings, origins: dict[str, str], output: Path | None
         console.print(f"wrote {output}")
 
 
+@cli.command("export-notes")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@common_options
+def export_notes(settings: Settings, origins: dict[str, str], folder: Path) -> None:
+    """Write every published story and topic as Markdown notes with [[wikilinks]] and YAML
+    front matter into FOLDER (an Obsidian-style vault); re-running updates them in place."""
+    with Store.open(settings.db) as store:
+        report = run.export_notes(store, settings, folder)
+    console.print(
+        f"{report.written} notes written, {report.unchanged} unchanged, "
+        f"{report.removed} removed in {folder}"
+    )
+
+
 @cli.command("config")
 @common_options
 def config_cmd(settings: Settings, origins: dict[str, str]) -> None:

@@ -343,6 +343,10 @@ class Summary:
         )
 
 
+NEW = "new"
+UPDATE = "update"
+
+
 @dataclass(frozen=True, slots=True)
 class RankedStory:
     """A story as the digest sees it: stored headline, cited summary, score and members."""
@@ -360,6 +364,13 @@ class RankedStory:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     included: bool = True  # False when relevance or mute rules leave it out
+    edition: str = NEW  # NEW the first time a digest carries it, else UPDATE
+    first_published: date | None = None  # day of the first digest that carried it
+    new_sources: tuple[int, ...] = ()  # numbers of the sources that joined since then
+    whats_new: tuple[SummarySentence, ...] = ()  # each cites only ``new_sources``
+    topics: tuple[str, ...] = ()  # slugs of the topic pages it belongs to
+    url: str = ""  # site path of its permanent page, fixed at first publication
+    primary_sources: tuple[int, ...] = ()  # numbers of the sources the others cite (paper, post)
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,3 +381,43 @@ class Digest:
     timezone: str
     built_at: datetime
     stories: tuple[RankedStory, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """An organisation, person, model or product, paper or recurring concept."""
+
+    key: str  # stable identity: "organisation:anthropic", "arxiv:2412.14093", "name:quillmark"
+    kind: str  # organisation, person, model, paper, concept, name (found, kind unknown)
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """How a story mentions an entity: times, by how many outlets, whether in a headline."""
+
+    entity: Entity
+    count: int
+    outlets: int
+    in_title: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """An entity as the site shows it: a topic page of its own."""
+
+    slug: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Every visible topic, and where the pages of merged ones now point."""
+
+    topics: Mapping[str, Topic] = field(default_factory=dict)  # slug → topic
+    moved: Mapping[str, str] = field(default_factory=dict)  # merged slug → slug that took it
+
+    def resolve(self, slug: str) -> Topic | None:
+        """The topic a slug shows now (following merges), None when hidden or unknown."""
+        return self.topics.get(self.moved.get(slug, slug))

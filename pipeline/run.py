@@ -3,8 +3,10 @@
 Follow one article from feed to story by reading ``refresh_source`` (fetch →
 parse → canonicalize → store, with the source's health), ``fetch_pages``
 (page → extract in a worker process → store) and ``process_new`` (fingerprint
-→ dedupe → cluster). Every step is incremental and idempotent: it works on
-what is new since it last ran, and running it twice changes nothing.
+→ dedupe → cluster); then ``publish`` (summaries, topics, the day's digest,
+re-exported here) and ``run_all``, which chains it all. Every step is
+incremental and idempotent: it works on what is new since it last ran, and
+running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -20,41 +22,37 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from . import (
     cluster,
     dedupe,
-    digest,
     extract,
     feeds,
-    llm,
     logs,
-    mail,
     params,
-    rank,
-    render,
-    summarize,
     urls,
 )
 from .config import Settings, load_sources
-from .errors import ConfigError, PipelineError
 from .fetch import Fetcher, next_fetch_at
 from .models import (
     Article,
-    Digest,
     ExtractedPage,
     FetchResult,
-    RankedStory,
     Source,
     StageReport,
-    Story,
-    Summary,
 )
-from .render import email, jsonout
+from .publish import BuildReport as BuildReport
+from .publish import build_day as build_day
+from .publish import build_every_day as build_every_day
+from .publish import export_notes as export_notes
+from .publish import link_entities as link_entities
+from .publish import send_day as send_day
+from .publish import split_branches as split_branches
+from .publish import summarize_stories as summarize_stories
+from .publish import summarize_story as summarize_story
 from .store import Store, locks
 
 LOGGER = logging.getLogger(__name__)
@@ -443,49 +441,6 @@ def _process_new(
     )
 
 
-def _summarize(members: list[Article], settings: Settings) -> Summary:
-    """The configured summarizer; the LLM path falls back to the extractive one by itself."""
-    if settings.summarizer != "llm":
-        return summarize.summarize(members)
-    outcome = llm.summarize_llm(members, params.for_llm(settings))
-    for problem in outcome.problems:
-        LOGGER.info("llm summary of story with articles %s: %s", [a.id for a in members], problem)
-    return outcome.summary
-
-
-def summarize_stories(store: Store, settings: Settings) -> StageReport:
-    """Headline, cited summary, section and score for every story whose membership changed.
-
-    A story an editor edited keeps its headline and summary; its score and
-    section still follow its new members.
-    """
-    stale = store.stories.needing_summary()
-    tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
-    for story, key in stale:
-        summarize_story(store, settings, story, key, tags)
-    return StageReport(stage="summarize", processed=len(stale))
-
-
-def summarize_story(
-    store: Store, settings: Settings, story: Story, key: str, tags: dict[int, tuple[str, ...]]
-) -> None:
-    """Summarize and score one story whose members are ``key`` (``stories.members_key``);
-    ``tags`` are the sources' tags (source id → tags), for the rank stage."""
-    members = store.articles.get_many(story.article_ids)
-    summary = _summarize(members, settings)
-    score = rank.score(members, _now(), story.status, params.for_rank(settings), source_tags=tags)
-    store.stories.set_generated(
-        story.id,
-        key,
-        summary,
-        score.value,
-        score.explanation,
-        score.section,
-        score.relevance.value,
-        score.included,
-    )
-
-
 def rebuild_stories(store: Store, settings: Settings) -> StageReport:
     """Re-cluster every article from scratch, honouring editors' constraints and keeping ids."""
     articles = sorted(store.articles.all(), key=lambda a: a.time_order)
@@ -513,104 +468,6 @@ def init(settings: Settings) -> tuple[Store, dict[str, int]]:
     return store, counts
 
 
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    """What one day's build published and where."""
-
-    day: date
-    digest: Digest
-    paths: tuple[Path, ...]
-    candidates: int
-
-
-def build_day(store: Store, settings: Settings, day: date, limit: int | None = None) -> BuildReport:
-    """Publish one day: refresh summaries, rank the day's stories at its publication time,
-    choose and order them, and write the Markdown, JSON and the site.
-
-    Ranking at the publication time (not now) makes a rebuild of a past day
-    give the same files.
-    """
-    summarize_stories(store, settings)
-    digest_params = params.for_digest(settings, limit)
-    start, end = digest.window(day, digest_params)
-    rank_params = params.for_rank(settings)
-    tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
-    candidates: list[RankedStory] = []
-    scores: dict[int, tuple[float, str, bool]] = {}
-    for story in store.stories.active_between(start, end):
-        members = store.articles.get_many(story.article_ids)
-        score = rank.score(members, end, story.status, rank_params, source_tags=tags)
-        stored = store.stories.generated(story.id)
-        summary: Summary = stored["summary"] or summarize.summarize(members)
-        scores[story.id] = (score.value, score.explanation, score.included)
-        candidates.append(
-            RankedStory(
-                id=story.id,
-                headline=stored["headline"] or summary.headline,
-                section=stored["section"] if stored["section_locked"] else score.section,
-                score=score.value,
-                explanation=score.explanation,
-                status=story.status,
-                summary=summary,
-                outlets=len(summary.sources),
-                article_urls=tuple(a.url for a in members),
-                article_times=tuple(a.when for a in members if a.when is not None),
-                first_seen=story.first_seen,
-                last_seen=story.last_seen,
-                included=score.included,
-            )
-        )
-    store.stories.set_scores(scores)
-    chosen = digest.select(candidates, day, digest_params, built_at=_now())
-    paths = render.render_all(
-        chosen, Path(settings.digests_dir), Path(settings.site_dir), params.for_site(settings)
-    )
-    store.digests.record_built(day, [s.id for s in chosen.stories], _now())
-    return BuildReport(day=day, digest=chosen, paths=tuple(paths), candidates=len(candidates))
-
-
-def build_every_day(store: Store, settings: Settings) -> list[BuildReport]:
-    """Build the digest of every day whose window holds an article (the demo, a backfill)."""
-    times = [a.when for a in store.articles.all() if a.when is not None]
-    if not times:
-        return []
-    digest_params = params.for_digest(settings)
-    zone = ZoneInfo(settings.timezone)
-    day, last = min(times).astimezone(zone).date(), max(times).astimezone(zone).date()
-    reports = []
-    while day <= last + timedelta(days=1):
-        start, end = digest.window(day, digest_params)
-        if any(start <= t < end for t in times):
-            reports.append(build_day(store, settings, day))
-        day += timedelta(days=1)
-    return reports
-
-
-def send_day(
-    store: Store, settings: Settings, day: date, force: bool = False, preview: Path | None = None
-) -> mail.SendReport | Path | None:
-    """Email a built day's digest: at most once per day unless ``force``.
-
-    With ``preview`` the message is written there as an ``.eml`` file instead.
-    Returns the send report, the preview path, or None when the day was sent already.
-    """
-    path = Path(settings.digests_dir) / f"{day.isoformat()}.json"
-    if not path.is_file():
-        raise PipelineError(f"{path}: no digest built for {day}; run: digest build --date {day}")
-    mail_params = params.for_mail(settings)
-    message = email.build_message(jsonout.read(path), mail_params, params.for_site(settings))
-    if preview is not None:
-        return email.write_eml(message, preview)
-    if not settings.smtp_host or not mail_params.recipients or not mail_params.sender:
-        raise ConfigError("sending needs smtp_host, mail_from and mail_to (DIGEST_SMTP_HOST, ...)")
-    if store.digests.sent_at(day) is not None and not force:
-        return None
-    report = mail.send(message, mail_params)
-    if report.sent:
-        store.digests.mark_sent(day, _now())
-    return report
-
-
 def update_stories(
     store: Store,
     settings: Settings,
@@ -622,7 +479,7 @@ def update_stories(
         clustered = rebuild_stories(store, settings)
     else:
         clustered = process_new(store, settings, features)
-    return [clustered, summarize_stories(store, settings)]
+    return [clustered, summarize_stories(store, settings), link_entities(store)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,7 +90,7 @@ def test_citation_link_lands_on_its_source_entry(browser, site_url):
     assert page.locator("h1").inner_text() == "Thursday 19 December 2024"
     card = page.locator("article#story-7")
     card.locator("sup.cite a").nth(2).click()
-    page.wait_for_url("**/2024/12/19/story-7.html#source-3")
+    page.wait_for_url("**/stories/7.html#source-3")
     target = page.locator("li#source-3")
     assert target.is_visible()
     assert "Siliconshire" in target.inner_text()
@@ -104,7 +104,7 @@ def test_citation_link_lands_on_its_source_entry(browser, site_url):
 def test_archive_leads_to_a_day(browser, site_url):
     base, _ = site_url
     page = _page(browser, DESKTOP)
-    page.goto(base + "2024/12/19/story-7.html")
+    page.goto(base + "stories/7.html")
     page.get_by_role("link", name="Archive").first.click()
     page.wait_for_url("**/archive.html")
     page.get_by_role("link", name="November 2024").click()
@@ -153,9 +153,9 @@ def test_screenshots_of_home_and_story(browser, site_url, label, viewport):
     page.goto(base + "index.html")
     _no_horizontal_scroll(page)
     screenshot(page, ARTIFACTS, f"home-{label}")
-    page.goto(base + "2024/12/19/story-7.html#source-2")
+    page.goto(base + "stories/7.html#source-2")
     _no_horizontal_scroll(page)
-    page.goto(base + "2024/12/19/story-7.html")
+    page.goto(base + "stories/7.html")
     screenshot(page, ARTIFACTS, f"story-{label}")
     screenshot(page, ARTIFACTS, f"story-{label}-full", full_page=True)
     page.goto(base + "archive.html")

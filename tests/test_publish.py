@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import lxml.html
 import pytest
+import yaml
 
 from pipeline import demo, params, run
 from pipeline.mail import SendReport
@@ -48,18 +49,37 @@ def test_files_hold_the_digest_field_by_field(published):
     check_markdown((folder / "2024-12-19.md").read_text(), readable.published(report.digest))
 
 
-def test_the_six_outlet_story_is_whole_with_its_sources_numbered(published):
-    _, _, report = published
+def test_the_six_outlet_story_is_new_then_an_update_citing_only_its_new_source(published):
+    """The alignment-faking story as readers of consecutive digests meet it: five sources
+    by 19 Dec 07:00, then on 20 Dec once more only because a sixth joined, marked as such."""
+    store, settings, report = published
     key = [k for k in demo.answer_key() if k.story == "alignment-faking"]
-    story = next(s for s in report.digest.stories if s.outlets == 6)
-    assert sorted(c.outlet for c in story.summary.sources) == sorted(k.outlet for k in key)
-    assert sorted(urlsplit(u).path for u in story.article_urls) == sorted(k.path for k in key)
-    numbers = {c.number for c in story.summary.sources}
+    paths = {k.path for k in key}
+    story = next(
+        s for s in report.digest.stories if {urlsplit(u).path for u in s.article_urls} <= paths
+    )
+    assert story.edition == "new" and story.first_published is None
+    assert story.outlets == 5 and not story.new_sources and not story.whats_new
+    assert story.url.startswith(f"stories/{story.id}-") and story.section == "safety"
+    following = run.build_day(store, settings, DAY + timedelta(days=1))
+    update = next(s for s in following.digest.stories if s.id == story.id)
+    assert update.edition == "update" and update.first_published == DAY
+    assert update.url == story.url  # one permanent page
+    assert sorted(c.outlet for c in update.summary.sources) == sorted(k.outlet for k in key)
+    assert sorted(urlsplit(u).path for u in update.article_urls) == sorted(paths)
+    numbers = {c.number for c in update.summary.sources}
     assert numbers == set(range(1, 7))
-    for sentence in story.summary.sentences:
+    for sentence in update.summary.sentences:
         assert sentence.citations and set(sentence.citations) <= numbers
-    assert len({n for s in story.summary.sentences for n in s.citations}) >= 2
-    assert story.section == "safety"
+    earlier = {c.outlet for c in story.summary.sources}
+    joined = {c.number for c in update.summary.sources if c.outlet not in earlier}
+    assert set(update.new_sources) == joined and len(joined) == 1
+    assert 1 <= len(update.whats_new) <= 3
+    for sentence in update.whats_new:
+        assert sentence.citations and set(sentence.citations) <= joined
+    carried = {s.id for s in report.digest.stories}
+    for again in following.digest.stories:  # nothing comes back without a new source
+        assert again.id not in carried or again.new_sources
 
 
 def test_the_days_window_and_relevance_hold(published):
@@ -75,7 +95,8 @@ def test_a_rebuild_gives_the_same_files(published):
     store, settings, report = published
     before = {p: p.read_bytes() for p in report.paths}
     again = run.build_day(store, settings, DAY)
-    assert {p: p.read_bytes() for p in again.paths} == before
+    assert set(before) <= set(again.paths)
+    assert {p: p.read_bytes() for p in before} == before
     site_pages = list(Path(settings.site_dir).rglob("*.html"))
     assert site_pages
     for page in site_pages:
@@ -97,6 +118,32 @@ def test_send_delivers_once_unless_forced_and_preview_writes_eml(published, tmp_
     assert message["List-Unsubscribe"]
     preview = run.send_day(store, settings, DAY, preview=tmp_path / "day.eml")
     assert preview == tmp_path / "day.eml" and b"Subject:" in preview.read_bytes()
+
+
+def test_topic_links_on_the_demo_corpus_are_precise(published):
+    """Precision of story→topic links against the hand-labelled answer file (floor 0.95)."""
+    store, _, _ = published
+    labels = yaml.safe_load((Path(__file__).parent / "fixtures/topic_links.yaml").read_text())
+    paths: dict[str, set[str]] = {}
+    for key in demo.answer_key():
+        if key.story:
+            paths.setdefault(key.story, set()).add(key.path)
+    by_path = {
+        urlsplit(a.url).path: a.story_id for a in store.articles.all() if a.story_id is not None
+    }
+    catalogue = store.entities.catalogue()
+    linked = right = 0
+    for name, label in labels.items():
+        story_id = max(
+            {by_path[p] for p in paths[name] if p in by_path},
+            key=lambda s: sum(by_path.get(p) == s for p in paths[name]),
+        )
+        names = {catalogue.topics[s].name for s in store.entities.topics_of([story_id])[story_id]}
+        assert not names & set(label["not_about"]), name
+        linked += len(names)
+        right += len(names & set(label["about"]))
+    assert linked >= 40  # the sample is big enough to mean something
+    assert right / linked >= 0.95
 
 
 def _dropped_parameters(href: str) -> list[str]:

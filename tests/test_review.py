@@ -600,3 +600,30 @@ def test_build_day_publishes_the_editors_section(db, store, ids, tmp_path):
     big = _story(store, ids["wire"])
     store.editorial.set_section("ada", big, _version(store, big), "business", datetime.now(UTC))
     assert _publish(store, tmp_path)[big]["section"] == "business"
+
+
+async def test_editors_rename_merge_and_hide_topics_and_the_next_build_shows_it(
+    ada, store, tmp_path
+):
+    run.link_entities(store)
+    records = {r.name: r for r in store.entities.records()}
+    assert len(records) >= 2  # the six articles name organisations, products and concepts
+    first, second = sorted(records.values(), key=lambda r: r.id)[:2]
+    page = await ada.client.get("/topics")
+    assert page.status_code == 200 and first.name in page.text
+    response = await ada.post(f"/topic/{first.id}/rename", name="  A  better   name ")
+    assert response.status_code == 303
+    assert store.entities.record(first.id).name == "A better name"
+    assert (await ada.post(f"/topic/{first.id}/rename", name="   ")).status_code == 422
+    assert (await ada.post(f"/topic/{first.id}/merge", into=first.id)).status_code == 422
+    assert (await ada.post(f"/topic/{second.id}/merge", into=first.id)).status_code == 303
+    assert store.entities.catalogue().moved == {second.slug: first.slug}
+    assert (await ada.post(f"/topic/{first.id}/hide", hidden="1")).status_code == 303
+    assert first.slug not in store.entities.catalogue().topics
+    no_token = await ada.client.post(f"/topic/{first.id}/hide", data={"hidden": "0"})
+    assert no_token.status_code == 403
+    assert store.entities.record(first.id).hidden
+    run.link_entities(store)  # recognition again keeps every decision
+    assert store.entities.record(first.id).name == "A better name"
+    actions = [d["action"] for d in _decisions(store) if str(d["action"]).startswith("entity")]
+    assert actions == ["entity-rename", "entity-merge", "entity-hide"]

@@ -42,14 +42,19 @@ _URL_ATTRIBUTES = (
 
 
 def assert_inert(html: str) -> None:
-    """No script elements, no on* attributes, no javascript:/data:/vbscript: URLs, no base or meta refresh."""
+    """No script elements, no on* attributes, no javascript:/data:/vbscript: URLs, no base,
+    and no meta refresh but our own redirect pages' (to a relative page of the site)."""
     document = (
         lxml.html.document_fromstring(html)
         if "<html" in html[:300]
         else lxml.html.fragment_fromstring(html, create_parent="div")
     )
     assert not document.xpath("//script|//iframe|//object|//embed|//base"), "active element"
-    assert not document.xpath("//meta[@http-equiv]"), "meta refresh"
+    for meta in document.xpath("//meta[@http-equiv]"):
+        target = meta.get("content", "").partition("url=")[2]
+        parts = urlsplit(target)
+        assert meta.get("http-equiv") == "refresh", "meta http-equiv"
+        assert target.endswith(".html") and not parts.scheme and not parts.netloc, "meta refresh"
     for element in document.iter():
         if not isinstance(element.tag, str):
             continue
@@ -114,6 +119,15 @@ def html_pages(root: Path) -> Iterator[Path]:
     yield from sorted(root.rglob("*.html"))
 
 
+def is_redirect(page: Path) -> bool:
+    return 'http-equiv="refresh"' in page.read_text(encoding="utf-8")
+
+
+def content_pages(root: Path) -> Iterator[Path]:
+    """The site's pages without the redirects that keep old links working."""
+    yield from (p for p in html_pages(root) if not is_redirect(p))
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, list[Digest]]:
     root = tmp_path_factory.mktemp("site")
@@ -126,7 +140,7 @@ def test_every_page_links_the_stylesheet_by_its_content_hash(built):
     """A new stylesheet is a new URL, so a year-long cache never serves a stale one."""
     root, _ = built
     version = hashlib.sha256((root / "style.css").read_bytes()).hexdigest()[:12]
-    pages = list(html_pages(root))
+    pages = list(content_pages(root))
     assert pages
     for page in pages:
         (link,) = lxml.html.parse(str(page)).xpath('//link[@rel="stylesheet"]/@href')
@@ -145,13 +159,17 @@ def test_layout_pages_exist_and_nothing_needs_javascript(built):
         "style.css",
         "2024/11/index.html",
         "2024/12/index.html",
+        "topics/index.html",
+        "graph.json",
     }
     for digest in digests:
         expected.add(site.day_path(digest.day))
-        expected |= {site.story_path(digest.day, s.id) for s in digest.stories}
+        expected |= {site.story_path(s) for s in digest.stories}
+        expected |= {site.story_path(s).replace(".html", ".json") for s in digest.stories}
+        expected |= {site.day_story_path(digest.day, s.id) for s in digest.stories}
     produced = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
     assert produced == expected
-    for page in html_pages(root):
+    for page in content_pages(root):
         document = lxml.html.parse(str(page)).getroot()
         assert document.get("lang") == "en"
         assert not document.xpath("//script"), page
@@ -202,7 +220,7 @@ def test_home_is_the_latest_day(built):
 def test_story_page_has_sources_block_cited_summary_and_source_list(built):
     root, digests = built
     story = next(s for s in digests[-1].stories if s.id == 7)
-    page = lxml.html.parse(str(root / site.story_path(DAY, 7))).getroot()
+    page = lxml.html.parse(str(root / site.story_path(story))).getroot()
     assert page.xpath("string(//h1)") == story.headline
     assert page.xpath("normalize-space(//*[@class='sources-count'])") == "4 Sources"
     assert page.xpath("//ul[@class='chips']//a/text()") == [c.outlet for c in story.summary.sources]
@@ -227,7 +245,8 @@ def test_day_page_citations_point_at_the_story_pages_sources(built):
     page = lxml.html.parse(str(root / site.day_path(DAY))).getroot()
     card = page.xpath("//article[@id='story-7']")[0]
     hrefs = card.xpath(".//sup[@class='cite']/a/@href")
-    assert hrefs[:3] == ["story-7.html#source-1", "story-7.html#source-2", "story-7.html#source-3"]
+    page_of_7 = "../../../stories/7.html"
+    assert hrefs[:3] == [f"{page_of_7}#source-{n}" for n in (1, 2, 3)]
     assert card.xpath("normalize-space(.//*[@class='sources-count'])") == "4 Sources"
     sections = page.xpath("//section[@class='section']/h2/text()")
     assert sections == [
@@ -255,7 +274,7 @@ def test_archive_by_month_leads_to_each_day(built):
     assert tops == [s.headline for s in digests[1].stories[:3]]
 
 
-def test_atom_feed_lists_the_digests_newest_first(tmp_path):
+def test_atom_feed_has_one_entry_per_story_updated_when_carried_again(tmp_path):
     digests = [sample_digest(day) for day in DAYS]
     build(digests, tmp_path, SiteParams(base_url=BASE, feed_entries=3))
     data = (tmp_path / "feed.xml").read_bytes()
@@ -263,19 +282,20 @@ def test_atom_feed_lists_the_digests_newest_first(tmp_path):
     feed = feedparser.parse(data)
     assert not feed.bozo
     assert feed.version == "atom10"
-    assert [e.link for e in feed.entries] == [
-        BASE + "2024/12/19/",
-        BASE + "2024/12/18/",
-        BASE + "2024/11/30/",
-    ]
+    newest = digests[-1].stories
+    # every story of the sample is carried every day: its entry is the newest day's
+    assert [e.link for e in feed.entries] == [BASE + site.story_path(s) for s in newest]
+    assert len({e.id for e in feed.entries}) == len(newest)
     first = feed.entries[0]
-    assert first.title == f"Thursday 19 December 2024: {digests[-1].stories[0].headline}"
-    assert first.id == BASE + "2024/12/19/"
+    assert first.title == newest[0].headline
+    assert first.id == BASE + site.story_path(newest[0])
     assert first.updated == "2024-12-19T07:00:00+00:00"
+    assert first.published == "2024-11-29T07:00:00+00:00"  # the first digest that carried it
     assert feed.feed.updated == "2024-12-19T07:00:00+00:00"
-    content = first.content[0].value
-    assert BASE + site.story_path(DAY, 7) in content
+    seven = next(e for e in feed.entries if e.link == BASE + "stories/7.html")
+    content = seven.content[0].value
     assert 'href="https://frontier.example/alignment-faking"' in content
+    assert BASE + "2024/12/19/" in content
     assert_inert(content)
 
 
@@ -284,18 +304,19 @@ def test_sitemap_lists_every_page_with_absolute_urls(tmp_path):
     tree = lxml.etree.parse(str(tmp_path / "sitemap.xml"))
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     locs = tree.xpath("//s:url/s:loc/text()", namespaces=ns)
-    pages = {p.relative_to(tmp_path).as_posix() for p in html_pages(tmp_path)}
+    pages = {p.relative_to(tmp_path).as_posix() for p in content_pages(tmp_path)}
     assert len(locs) == len(set(locs)) == len(pages)
     assert all(loc.startswith(BASE) for loc in locs)
-    assert BASE + "2024/12/19/story-7.html" in locs and BASE in locs
+    assert BASE + "stories/7.html" in locs and BASE in locs
+    assert BASE + "2024/12/19/story-7.html" not in locs  # a redirect, not a page
     lastmod = tree.xpath("//s:url[s:loc='" + BASE + "2024/11/30/']/s:lastmod/text()", namespaces=ns)
     assert lastmod == ["2024-11-30"]
     canonical = (
-        lxml.html.parse(str(tmp_path / "2024/12/19/story-7.html"))
+        lxml.html.parse(str(tmp_path / "stories/7.html"))
         .getroot()
         .xpath("//link[@rel='canonical']/@href")
     )
-    assert canonical == [BASE + "2024/12/19/story-7.html"]
+    assert canonical == [BASE + "stories/7.html"]
 
 
 def test_rebuild_rewrites_only_changes_and_prunes_only_our_stale_pages(tmp_path):
@@ -328,7 +349,7 @@ def test_feed_text_cannot_run_script_anywhere_on_the_site(tmp_path):
     )
     for page in html_pages(tmp_path):
         assert_inert(page.read_text(encoding="utf-8"))
-    story = lxml.html.parse(str(tmp_path / site.story_path(DAY, 66))).getroot()
+    story = lxml.html.parse(str(tmp_path / "stories/66.html")).getroot()
     # Shown as text, not run: the headline still reads as the feed wrote it.
     assert story.xpath("string(//h1)").startswith('Breaking <script>alert("headline")</script>')
     # Unsafe source links are withheld; the safe one is kept, percent-encoded.

@@ -14,23 +14,35 @@ links point), ``env`` (the autoescaping Jinja2 environment), ``dates`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from ..models import Digest
+from ..models import Digest, Topics
 from . import jsonout, markdown, site
 from .site import SiteParams
 
 __all__ = ["SiteParams", "read_digests", "render_all"]
 
 
-def render_all(digest: Digest, digests_dir: Path, site_dir: Path, params: SiteParams) -> list[Path]:
-    """Write the day's Markdown and JSON, rebuild the site; every path written or kept."""
+def render_all(
+    digest: Digest,
+    digests_dir: Path,
+    site_dir: Path,
+    params: SiteParams,
+    merged: Mapping[int, int] | None = None,
+    topics: Topics | None = None,
+) -> list[Path]:
+    """Write the day's Markdown and JSON, rebuild the site; every path written or kept.
+
+    ``merged`` (story id → the story that took its articles) turns merged
+    stories' pages into redirects; ``topics`` names the stories' topics.
+    """
     digests_dir = Path(digests_dir)
     written = [
         markdown.write(digest, digests_dir, params.title),
         jsonout.write(digest, digests_dir),
     ]
-    return written + site.build(read_digests(digests_dir), Path(site_dir), params)
+    return written + site.build(read_digests(digests_dir), Path(site_dir), params, merged, topics)
 
 
 def read_digests(digests_dir: Path) -> list[Digest]:

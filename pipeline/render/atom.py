@@ -1,12 +1,16 @@
-"""The Atom feed of the digests: one entry per day, newest first.
+"""The Atom feed of the stories: one entry per story, updated when a digest carries it again.
+
+A reader's feed client shows an entry once and marks it again when its
+``updated`` time moves, which is exactly a living story: the entry's id is
+the story's permanent page, ``published`` is the first digest that carried
+it and ``updated`` the newest one; its content is the story as that digest
+carried it ("Updated · first reported ...", "What's new", the summary).
 
 feedgen writes the XML, so escaping and the required elements are its
-business. Each entry's content is the day's headlines and leads as HTML,
-rendered by an autoescaping template and then passed through
-``sanitize.clean_html``: feed readers display that HTML, so it gets the same
-guarantee as the site, even if a template ever let something through.
-Citation marks link to the cited articles themselves (a reader's feed client
-has no story page to jump within).
+business. Each entry's content is rendered by an autoescaping template and
+then passed through ``sanitize.clean_html``: feed readers display that HTML,
+so it gets the same guarantee as the site, even if a template ever let
+something through. Citation marks link to the cited articles themselves.
 
 Times come from the digests (their publication times), never from the clock,
 so the same digests give the same bytes. Without a ``base_url`` the ids are
@@ -21,10 +25,8 @@ from typing import TYPE_CHECKING
 
 from feedgen.feed import FeedGenerator
 
-from ..digest import groups
 from ..models import Digest
 from ..sanitize import clean_html, plain_text
-from .dates import long_date
 from .env import environment
 from .paths import day_path, source_links, story_path
 from .readable import published
@@ -52,31 +54,32 @@ def render(digests: Sequence[Digest], params: SiteParams) -> bytes:
         feed.link(href=params.absolute("feed.xml"), rel="self", type="application/atom+xml")
     feed.updated(_aware(newest[0].built_at) if newest else _EPOCH)
     template = environment().get_template("feed_entry.html")
+    first: dict[int, datetime] = {}
+    for digest in sorted(digests, key=lambda d: d.day):
+        for story in digest.stories:
+            first.setdefault(story.id, _aware(digest.built_at))
+    done: set[int] = set()
     for digest in newest:
-        page = day_path(digest.day)
-        entry = feed.add_entry(order="append")
-        entry.id(params.absolute(page) or f"urn:ai-news-digest:digest:{digest.day.isoformat()}")
-        entry.title(_title(digest))
-        entry.link(href=params.absolute(page) or page, rel="alternate", type="text/html")
-        entry.published(_aware(digest.built_at))
-        entry.updated(_aware(digest.built_at))
-        html = template.render(
-            digest=digest,
-            groups=groups(digest),
-            link=params.absolute,
-            story_path=story_path,
-            source_urls=source_links,
-        )
-        entry.content(str(clean_html(html)), type="html")
+        for story in digest.stories:
+            if story.id in done:
+                continue  # a newer digest carried it: that is its entry
+            done.add(story.id)
+            page = story_path(story)
+            entry = feed.add_entry(order="append")
+            entry.id(params.absolute(page) or f"urn:ai-news-digest:story:{story.id}")
+            entry.title(plain_text(story.headline))
+            entry.link(href=params.absolute(page) or page, rel="alternate", type="text/html")
+            entry.published(first[story.id])
+            entry.updated(_aware(digest.built_at))
+            html = template.render(
+                digest=digest,
+                story=story,
+                day_link=params.absolute(day_path(digest.day)) or day_path(digest.day),
+                source_urls=source_links,
+            )
+            entry.content(str(clean_html(html)), type="html")
     data: bytes = feed.atom_str(pretty=True)
     return data
-
-
-def _title(digest: Digest) -> str:
-    when = long_date(digest.day)
-    if not digest.stories:
-        return when
-    return f"{when}: {plain_text(digest.stories[0].headline)}"
 
 
 def _aware(moment: datetime) -> datetime:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
+from ..models import UPDATE, RankedStory
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
     "January",
     "February",
     "March",
@@ -29,7 +31,7 @@ _MONTHS = (
 
 def long_date(day: date) -> str:
     """``Thursday 19 December 2024``."""
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def short_date(day: date) -> str:
@@ -39,12 +41,12 @@ def short_date(day: date) -> str:
 
 def day_month(day: date) -> str:
     """``19 Dec``: for a date the reader places in the current year."""
-    return f"{day.day} {_MONTHS[day.month - 1][:3]}"
+    return f"{day.day} {MONTHS[day.month - 1][:3]}"
 
 
 def month_name(year: int, month: int) -> str:
     """``December 2024``."""
-    return f"{_MONTHS[month - 1]} {year}"
+    return f"{MONTHS[month - 1]} {year}"
 
 
 def local_time(moment: datetime, timezone: str) -> datetime:
@@ -57,3 +59,13 @@ def short_time(moment: datetime, timezone: str) -> str:
     """``19 Dec 2024, 08:15`` in the digest's zone."""
     local = local_time(moment, timezone)
     return f"{short_date(local.date())}, {local:%H:%M}"
+
+
+def edition_label(story: RankedStory) -> str:
+    """``Updated · first reported 18 Dec`` for an update, empty for a new story."""
+    if story.edition != UPDATE:
+        return ""
+    if story.first_published is None:
+        return "Updated"
+    first = story.first_published
+    return f"Updated · first reported {first.day} {MONTHS[first.month - 1][:3]}"

@@ -29,7 +29,7 @@ from ..digest import groups
 from ..mail import MailParams
 from ..models import Digest, RankedStory
 from ..sanitize import plain_text, safe_url
-from .dates import long_date
+from .dates import edition_label, long_date
 from .env import environment
 from .files import write_atomic
 from .paths import day_path, source_links, story_path
@@ -78,7 +78,7 @@ def html(digest: Digest, site: SiteParams, unsubscribe: str | None = None) -> st
     web = site.absolute(day_path(digest.day))
 
     def story_link(story: RankedStory) -> str | None:
-        page = site.absolute(story_path(digest.day, story.id))
+        page = site.absolute(story_path(story))
         return page or next(iter(source_links(story).values()), None)
 
     top = digest.stories[0].headline if digest.stories else ""
@@ -141,10 +141,13 @@ def _story_text(number: int, story: RankedStory) -> list[str]:
     sources = story.summary.sources
     outlets = " · ".join(plain_text(c.outlet) for c in sources)
     noun = "source" if len(sources) == 1 else "sources"
-    lines = [
-        _wrap(plain_text(story.headline), indent, f"{number}. "),
-        _wrap(f"{len(sources)} {noun}: {outlets}", indent),
-    ]
+    lines = [_wrap(plain_text(story.headline), indent, f"{number}. ")]
+    if label := edition_label(story):
+        lines.append(f"{indent}{label}")
+    lines.append(_wrap(f"{len(sources)} {noun}: {outlets}", indent))
+    if story.whats_new:
+        news = " ".join(_marked(s.text, s.citations) for s in story.whats_new)
+        lines += ["", _wrap(f"What's new: {news}", indent)]
     if story.summary.lead:
         lead = " ".join(_marked(s.text, s.citations) for s in story.summary.lead)
         lines += ["", _wrap(lead, indent)]
@@ -157,6 +160,8 @@ def _story_text(number: int, story: RankedStory) -> list[str]:
     for citation in sources:
         label = f"[{citation.number}] "
         title = plain_text(citation.title) or "(untitled)"
+        if citation.number in story.new_sources:
+            title += " (new)"
         lines.append(
             _wrap(
                 f"{plain_text(citation.outlet)}: {title}", indent + " " * len(label), indent + label

@@ -16,7 +16,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..sanitize import safe_url
-from .dates import long_date, month_name, short_date, short_time
+from .dates import edition_label, long_date, month_name, short_date, short_time
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -51,5 +51,5 @@ def environment() -> Environment:
     """The one environment (templates are compiled once per process)."""
     env = strict_environment(TEMPLATES, ("html", "xml"), keep_trailing_newline=True)
     env.filters.update(short_date=short_date, short_time=short_time)
-    env.globals.update(plural=plural, month_name=month_name)
+    env.globals.update(plural=plural, month_name=month_name, edition_label=edition_label)
     return env

@@ -4,7 +4,11 @@ The JSON file is the archive: the static site is rebuilt from every JSON file
 in ``digests/``, so ``read`` is the exact inverse of ``write`` (a digest read
 back equals the one written). The format is documented and versioned in
 ``schema.json`` (JSON Schema draft 2020-12); ``SCHEMA_VERSION`` changes when
-a field is removed or renamed, and ``read`` refuses versions it does not know.
+a field is removed, renamed or changes meaning, and ``read`` refuses versions
+it does not know. Version 2 says what is new: each story's ``edition``
+("new" or "update"), ``first_published``, ``new_sources``, ``whats_new``,
+``topics`` and ``url``; version 1 files (before living stories) are read as
+new stories without a permanent page.
 
 Output is deterministic: keys in a fixed order, stories in digest order,
 times as ISO 8601, no build timestamp; the same digest gives the same bytes.
@@ -20,11 +24,12 @@ from zoneinfo import ZoneInfo
 
 from ..digest import groups, section_title
 from ..errors import PipelineError
-from ..models import Digest, RankedStory, Summary
+from ..models import NEW, Digest, RankedStory, Summary, SummarySentence
 from .files import write_atomic
 from .readable import published
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE = (1, SCHEMA_VERSION)
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 
@@ -62,7 +67,7 @@ def read(path: Path) -> Digest:
     """The digest stored in ``path``; raises ``PipelineError`` for an unknown schema version."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE:
         raise PipelineError(f"{path}: unsupported digest schema_version {version!r}")
     return Digest(
         day=date.fromisoformat(data["date"]),
@@ -115,6 +120,13 @@ def _story(story: RankedStory, rank: int) -> dict[str, Any]:
         "sources": summary["sources"],
         "article_urls": list(story.article_urls),
         "article_times": [t.isoformat() for t in story.article_times],
+        "edition": story.edition,
+        "first_published": story.first_published.isoformat() if story.first_published else None,
+        "new_sources": list(story.new_sources),
+        "whats_new": [{"text": s.text, "citations": list(s.citations)} for s in story.whats_new],
+        "topics": list(story.topics),
+        "url": story.url,
+        "primary_sources": list(story.primary_sources),
     }
 
 
@@ -133,6 +145,17 @@ def _ranked(data: dict[str, Any]) -> RankedStory:
         article_times=tuple(datetime.fromisoformat(t) for t in data["article_times"]),
         first_seen=_parse(data["first_seen"]),
         last_seen=_parse(data["last_seen"]),
+        edition=data.get("edition", NEW),
+        first_published=date.fromisoformat(first)
+        if (first := data.get("first_published"))
+        else None,
+        new_sources=tuple(data.get("new_sources", ())),
+        whats_new=tuple(
+            SummarySentence(s["text"], tuple(s["citations"])) for s in data.get("whats_new", ())
+        ),
+        topics=tuple(data.get("topics", ())),
+        url=data.get("url", ""),
+        primary_sources=tuple(data.get("primary_sources", ())),
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..digest import groups
 from ..models import Citation, Digest, RankedStory, SummarySentence
 from ..sanitize import plain_text, safe_url
-from .dates import long_date, short_time
+from .dates import edition_label, long_date, short_time
 from .files import write_atomic
 from .readable import published
 
@@ -65,7 +65,12 @@ def _story(story: RankedStory, timezone: str) -> list[str]:
     sources = story.summary.sources
     outlets = " · ".join(escape(c.outlet) for c in sources)
     noun = "source" if len(sources) == 1 else "sources"
-    lines = [f"### {escape(story.headline)}", "", f"**{len(sources)} {noun}:** {outlets}"]
+    lines = [f"### {escape(story.headline)}", ""]
+    if label := edition_label(story):
+        lines += [f"*{label}*", ""]
+    lines.append(f"**{len(sources)} {noun}:** {outlets}")
+    if story.whats_new:
+        lines += ["", "**What's new:** " + " ".join(_sentence(s) for s in story.whats_new)]
     if story.summary.lead:
         lines += ["", " ".join(_sentence(s) for s in story.summary.lead)]
     for label, points in story.summary.grouped():
@@ -73,7 +78,7 @@ def _story(story: RankedStory, timezone: str) -> list[str]:
             lines += ["", f"**{escape(label)}**"]
         lines += ["", *(f"- {_sentence(s)}" for s in points)]
     lines += ["", "Sources:", ""]
-    lines += [_source(c, timezone) for c in sources]
+    lines += [_source(c, timezone, c.number in story.new_sources) for c in sources]
     return lines
 
 
@@ -82,7 +87,7 @@ def _sentence(sentence: SummarySentence) -> str:
     return f"{escape(sentence.text)} {marks}".rstrip()
 
 
-def _source(citation: Citation, timezone: str) -> str:
+def _source(citation: Citation, timezone: str, new: bool = False) -> str:
     title = escape(citation.title) or "(untitled)"
     url = safe_url(citation.url)
     link = (
@@ -91,7 +96,8 @@ def _source(citation: Citation, timezone: str) -> str:
         else f"{title} (link withheld: not a web address)"
     )
     when = f" ({short_time(citation.published_at, timezone)})" if citation.published_at else ""
-    return f"{citation.number}. **{escape(citation.outlet)}**: {link}{when}"
+    mark = " · *new*" if new else ""
+    return f"{citation.number}. **{escape(citation.outlet)}**: {link}{when}{mark}"
 
 
 def _destination(url: str) -> str:

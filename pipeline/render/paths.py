@@ -18,9 +18,32 @@ def day_path(day: date) -> str:
     return f"{day:%Y/%m/%d}/index.html"
 
 
-def story_path(day: date, story_id: int) -> str:
-    """Site path of a story's page for a given day."""
+def story_page(slug: str) -> str:
+    """Site path of a story's permanent page (``slug`` from ``editions.page_slug``)."""
+    return f"stories/{slug}.html"
+
+
+def slug_of(page: str) -> str:
+    """The slug back from a permanent page's path."""
+    return page.removeprefix("stories/").removesuffix(".html")
+
+
+def story_path(story: RankedStory) -> str:
+    """Where a story's link points: its permanent page (a fallback for digests made before one)."""
+    return story.url or story_page(str(story.id))
+
+
+def day_story_path(day: date, story_id: int) -> str:
+    """Where a story's page for one day used to be: now a redirect to its permanent page."""
     return f"{day:%Y/%m/%d}/story-{story_id}.html"
+
+
+def topic_path(slug: str) -> str:
+    """Site path of a topic's page."""
+    return f"topics/{slug}.html"
+
+
+TOPICS_INDEX = "topics/index.html"
 
 
 def month_path(year: int, month: int) -> str:

@@ -43,6 +43,7 @@ def _story(story: RankedStory, timezone: str) -> RankedStory:
             sources=sources,
         ),
         article_urls=tuple(canonicalize(url) for url in story.article_urls),
+        whats_new=tuple(_sentence(s, by_number, timezone) for s in story.whats_new),
     )
 
 

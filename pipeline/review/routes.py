@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import auth, merge, stories
+from . import auth, merge, stories, topics
 from .csrf import checked_form
 
 STATIC = Path(__file__).with_name("static")
@@ -53,5 +53,9 @@ ROUTES: list[BaseRoute] = [
     _form("/story/{story_id:int}/merge", merge.merge_into),
     _form("/story/{story_id:int}/move", merge.move),
     _form("/story/{story_id:int}/add", merge.add_article),
+    Route("/topics", topics.topics_view),
+    _form("/topic/{entity_id:int}/rename", topics.rename),
+    _form("/topic/{entity_id:int}/hide", topics.hide),
+    _form("/topic/{entity_id:int}/merge", topics.merge),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

@@ -23,7 +23,9 @@ from .articles import Articles
 from .db import Connection, PostgresConnection, SqliteConnection, is_postgres, redact
 from .decisions import Decisions
 from .digests import Digests
+from .editions import Editions
 from .editorial import Editorial
+from .entities import Entities
 from .logins import Logins
 from .sources import Sources
 from .stories import Stories
@@ -42,6 +44,8 @@ class Store:
         self.stories = Stories(db)
         self.decisions = Decisions(db)
         self.digests = Digests(db)
+        self.editions = Editions(db)
+        self.entities = Entities(db, self.decisions)
         self.editorial = Editorial(db, self.stories, self.decisions)
         self.logins = Logins(db)
 

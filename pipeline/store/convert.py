@@ -29,3 +29,20 @@ def to_json(values: Iterable[Any]) -> str:
 
 def from_json(value: str | None) -> list[Any]:
     return json.loads(value) if value else []
+
+
+def follow_chains(pointers: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """Each id of ``pointers`` (id → the one that took it) → the last one of its chain.
+
+    Merges chain (A into B, then B into C): old links must land where things
+    are now. A cycle is cut where it closes.
+    """
+    step = {int(a): int(b) for a, b in pointers}
+    final = {}
+    for start in step:
+        seen, target = {start}, step[start]
+        while target in step and step[target] not in seen:
+            seen.add(target)
+            target = step[target]
+        final[start] = target
+    return final

@@ -200,16 +200,25 @@ class Stories:
         return [_to_story(r, tuple(members.get(r["id"], ()))) for r in rows]
 
     def needing_summary(self) -> list[tuple[Story, str]]:
-        """Stories whose membership changed since their summary was made, with the new key.
+        """Stories whose membership changed since their summary was made, with the new key."""
+        return self._stale("members_key")
+
+    def needing_entities(self) -> list[tuple[Story, str]]:
+        """Stories whose membership changed since their entities were found, with the new key."""
+        return self._stale("entities_key")
+
+    def _stale(self, column: str) -> list[tuple[Story, str]]:
+        """Stories whose members no longer match the key kept in ``column``, with the new key.
 
         One pass over the membership column; only the stale stories are loaded.
         """
+        assert column in ("members_key", "entities_key")
         members: dict[int, list[int]] = {}
         for article_id, story_id in self.db.execute(
             "select id, story_id from articles where story_id is not null"
         ).fetchall():
             members.setdefault(story_id, []).append(article_id)
-        stored = dict(self.db.execute("select id, members_key from stories").fetchall())
+        stored = dict(self.db.execute(f"select id, {column} from stories").fetchall())
         stale = []
         for story_id in sorted(members):
             key = members_key(members[story_id])
