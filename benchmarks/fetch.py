@@ -6,6 +6,15 @@ memory, and how much of the cold run the extraction workers kept both cores
 busy. The server runs in its own process so it does not share our GIL.
 
     python benchmarks/fetch.py [--feeds 300] [--entries 20]
+
+With ``--workers N [N ...]`` the cold round runs again through the task queue on a
+throwaway PostgreSQL (``benchmarks/queue_round.py``), once per worker count,
+beside the SQLite single-process cold round: articles/s and the share of the
+machine's CPU each run used (workers + PostgreSQL + the scheduler, over wall x
+cores). ``--chaos`` adds a round with 4 workers, one SIGKILLed three times
+mid-round, and checks every article is stored once and every job finished.
+
+    python benchmarks/fetch.py --feeds 1000 --entries 5 --workers 1 2 4 --chaos
 """
 
 from __future__ import annotations
@@ -66,17 +75,21 @@ WORDS = [
 ]
 
 
-def _paragraph(rng: random.Random, sentences: int) -> str:
+def _paragraph(rng: random.Random, sentences: int, own: list[str]) -> str:
     out = []
     for _ in range(sentences):
-        words = rng.choices(WORDS, k=rng.randint(12, 24))
+        words = rng.choices(WORDS, k=rng.randint(8, 16)) + rng.choices(own, k=rng.randint(4, 8))
+        rng.shuffle(words)
         out.append(" ".join(words).capitalize() + ".")
     return " ".join(out)
 
 
 def _page(rng: random.Random, title: str) -> str:
+    # words of this page's own (made-up names): pages share the common words only, so the
+    # clusterer sees separate stories rather than one story of everything
+    own = ["".join(rng.choices("bcdfghklmnprstvz", k=3)) + "ion" for _ in range(12)]
     paragraphs = "\n".join(
-        f"<p>{_paragraph(rng, rng.randint(3, 6))}</p>" for _ in range(rng.randint(6, 12))
+        f"<p>{_paragraph(rng, rng.randint(3, 6), own)}</p>" for _ in range(rng.randint(6, 12))
     )
     nav = "".join(f'<li><a href="/section/{w}">{w.title()}</a></li>' for w in WORDS[:12])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -133,6 +146,8 @@ def main() -> None:
     )
     parser.add_argument("--feeds", type=int, default=300)
     parser.add_argument("--entries", type=int, default=20)
+    parser.add_argument("--workers", type=int, nargs="+", help="worker counts on PostgreSQL")
+    parser.add_argument("--chaos", action="store_true", help="4 workers, one killed 3 times")
     args = parser.parse_args()
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,6 +170,11 @@ def main() -> None:
             ]
         )
         rows = []
+        if args.workers or args.chaos:
+            _queue_runs(console, args, base, store, settings)
+            store.close()
+            server.terminate()
+            return
         for label in ("cold", "warm"):
             cpu_self = _cpu()
             t0 = time.perf_counter()
@@ -206,6 +226,91 @@ def main() -> None:
         "extract share = extraction worker CPU / (wall x workers); CPU busy = (our process + "
         "workers) CPU / (wall x cores); the loopback server's own CPU comes on top"
     )
+
+
+def _queue_runs(
+    console: Console, args: argparse.Namespace, base: str, store: Store, settings: Settings
+) -> None:
+    """The SQLite single-process cold round, then the same round through N workers."""
+    from queue_round import run_round
+
+    from tests.postgres import PostgresServer
+
+    cores = os.cpu_count() or 1
+    cpu_self = _cpu()
+    t0 = time.perf_counter()
+    report = run.fetch_round(store, settings, force=True)
+    run.update_stories(store, settings)
+    wall = time.perf_counter() - t0
+    sqlite_cpu = _cpu() - cpu_self + report.extract_cpu_seconds
+    table = Table(
+        title=f"cold round, {args.feeds} feeds x {args.entries} pages on 127.0.0.1, {cores} cores"
+    )
+    for col in ("store", "processes", "wall s", "articles", "articles/s", "CPU s", "CPU share"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        "SQLite",
+        f"1 + {settings.extract_workers} extractors",
+        f"{wall:.1f}",
+        str(report.new_articles),
+        f"{report.new_articles / wall:.0f}",
+        f"{sqlite_cpu:.0f}",
+        f"{sqlite_cpu / (wall * cores):.0%}",
+    )
+    server = PostgresServer().start()
+    try:
+        for n in args.workers or ():
+            r = run_round(server, base, args.feeds, n)
+            cpu = r.cpu_workers + r.cpu_postgres + r.cpu_scheduler
+            table.add_row(
+                "PostgreSQL",
+                f"{n} worker{'s' if n > 1 else ''}",
+                f"{r.wall:.1f}",
+                str(r.articles),
+                f"{r.articles / r.wall:.0f}",
+                f"{cpu:.0f} ({r.cpu_postgres:.0f} PG)",
+                f"{cpu / (r.wall * cores):.0%}",
+            )
+        console.print(table)
+        console.print(
+            "CPU share = CPU seconds of every process of the run (SQLite: this process and its "
+            "extraction workers; PostgreSQL: workers, server, scheduler) / (wall x cores); "
+            "the round includes dedupe, clustering and summaries; the loopback server's CPU comes on top"
+        )
+        if args.chaos:
+            r = run_round(server, base, args.feeds, 4, kills=3)
+            chaos = Table(title="chaos: 4 workers, one SIGKILLed 3 times mid-round")
+            for col in (
+                "wall s",
+                "articles",
+                "extracted",
+                "duplicates",
+                "unclustered",
+                "kills",
+                "jobs retried",
+                "jobs",
+            ):
+                chaos.add_column(col, justify="right")
+            chaos.add_row(
+                f"{r.wall:.1f}",
+                str(r.articles),
+                str(r.extracted),
+                str(r.duplicates),
+                str(r.orphans),
+                str(r.kills),
+                str(r.retried),
+                ", ".join(f"{k} {v}" for k, v in sorted(r.jobs.items())),
+            )
+            console.print(chaos)
+            ok = (
+                r.duplicates == 0
+                and r.orphans == 0
+                and r.extracted == r.articles
+                and not (set(r.jobs) - {"succeeded", "aborted"})
+            )
+            console.print("chaos: every article once, no job lost: " + ("yes" if ok else "NO"))
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

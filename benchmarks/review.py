@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import re
 import statistics
@@ -110,7 +111,7 @@ def _sizes(rng: random.Random, stories: int, articles: int) -> list[int]:
     return sizes
 
 
-def build(path: Path, stories: int, articles: int, seed: int = 7) -> int:
+def build(path: str | Path, stories: int, articles: int, seed: int = 7) -> int:
     """Write the synthetic database; return the id of a story with about ten articles."""
     rng = random.Random(seed)
     store = Store.open(path)
@@ -163,7 +164,7 @@ def build(path: Path, stories: int, articles: int, seed: int = 7) -> int:
     return min(sized)[1]
 
 
-async def measure(path: Path, story_id: int, requests: int) -> list[tuple[str, list[float]]]:
+async def measure(path: str | Path, story_id: int, requests: int) -> list[tuple[str, list[float]]]:
     app = create_app(path, Settings())
     transport = httpx.ASGITransport(app=app)
     results = []
@@ -202,15 +203,25 @@ def main() -> int:
     parser.add_argument("--stories", type=int, default=500)
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a throwaway PostgreSQL instead of SQLite"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "review.db"
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        path: str | Path = Path(folder) / "review.db"
+        if args.postgres:
+            from tests.postgres import PostgresServer
+
+            server = PostgresServer().start()
+            stack.callback(server.stop)
+            path = server.new_database()
         started = time.perf_counter()
         story_id = build(path, args.stories, args.articles)
         built_s = time.perf_counter() - started
         results = asyncio.run(measure(path, story_id, args.requests))
     table = Table(
-        title=f"Review desk: {args.stories} stories, {args.articles} articles in one day "
+        title=f"Review desk on {'PostgreSQL' if args.postgres else 'SQLite'}: "
+        f"{args.stories} stories, {args.articles} articles in one day "
         f"(built in {built_s:.1f} s); {args.requests} requests per page"
     )
     for column in ("page", "median ms", "p95 ms", "max ms", "target", "ok"):

@@ -25,13 +25,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import demo, listing, logs, opml, ops, params, run
+from . import demo, listing, logs, opml, ops, params, run, tasks
 from . import schedule as daemon
 from .config import SETTINGS, Settings, load_settings, load_sources
 from .errors import PipelineError
 from .models import StageReport
 from .render import jsonout
 from .store import Store
+from .store.db import redact
 from .store.migrations import schema_names
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,7 +42,9 @@ console = Console(soft_wrap=True)  # long paths and URLs stay on one line
 def common_options(func: F) -> F:
     """--db, --sources and -v, shared by every command (like sqlite-utils' output_options)."""
 
-    @click.option("--db", "db", envvar=None, help="SQLite database file [env DIGEST_DB]")
+    @click.option(
+        "--db", "db", envvar=None, help="SQLite file or postgresql:// URL [env DIGEST_DB]"
+    )
     @click.option("--sources", "sources", help="Sources file [env DIGEST_SOURCES]")
     @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug)")
     @functools.wraps(func)
@@ -476,8 +479,28 @@ def demo_cmd(settings: Settings, origins: dict[str, str], out: Path, port: int) 
 @common_options
 def schedule_cmd(settings: Settings, origins: dict[str, str]) -> None:
     """Run the daemon: fetch sources as they fall due, and build (and email) the digest daily
-    at publish_time. One daemon per database; SIGTERM or Ctrl-C stops it between steps."""
+    at publish_time. One daemon per database; SIGTERM or Ctrl-C stops it between steps.
+    On PostgreSQL it only queues that work, for `digest worker` processes."""
     daemon.serve(settings)
+
+
+@cli.command("worker")
+@click.option("--concurrency", type=int, help="Tasks at once [setting worker_concurrency]")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(tasks.QUEUES),
+    help="Take only this queue's tasks (repeatable); default every queue",
+)
+@common_options
+def worker_cmd(
+    settings: Settings, origins: dict[str, str], concurrency: int | None, queues: tuple[str, ...]
+) -> None:
+    """Take fetch, extract, cluster, summarize and build tasks from the queue in the
+    PostgreSQL database; run any number, on any machines. SIGTERM lets the tasks in
+    flight finish, then stops."""
+    tasks.serve_worker(settings, concurrency or settings.worker_concurrency, queues or tasks.QUEUES)
 
 
 @cli.command()
@@ -548,9 +571,29 @@ def prune(settings: Settings, origins: dict[str, str], days: float) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @common_options
 def backup(settings: Settings, origins: dict[str, str], file: Path) -> None:
-    """Write a consistent copy of the database to FILE, safe while the daemon writes."""
+    """Write a consistent copy of the database to FILE, safe while the daemon writes
+    (of a PostgreSQL database: a pg_dump custom-format file)."""
     with Store.open(settings.db) as store:
         report = ops.backup(store, file)
     console.print(
         f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB in {report.seconds:.1f} s)"
     )
+
+
+@cli.command("migrate-db")
+@click.option("--to", "target", required=True, help="The empty database to fill: postgresql://…")
+@common_options
+def migrate_db(settings: Settings, origins: dict[str, str], target: str) -> None:
+    """Copy every table of the database (normally the SQLite file) into an empty one
+    (normally PostgreSQL), ids included; stop the daemon first, then point DIGEST_DB at it."""
+    with Store.open(settings.db) as store:
+        totals = ops.table_rows(store)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("rows", total=sum(totals.values()))
+            copied = ops.migrate_db(
+                store,
+                target,
+                lambda table, n: progress.update(task, advance=n, description=table),
+            )
+    console.print(f"copied {sum(copied.values())} rows of {len(copied)} tables to {redact(target)}")

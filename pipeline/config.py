@@ -35,7 +35,10 @@ def _setting(default: Any, help: str) -> Any:
 class Settings:
     """The effective configuration of one run."""
 
-    db: str = _setting("pipeline.db", "SQLite database file")
+    db: str = _setting(
+        "pipeline.db",
+        "SQLite database file, or a postgresql://user@host/db URL for a shared PostgreSQL store",
+    )
     sources: str = _setting("sources.yaml", "Sources file (YAML) listing the curated feeds")
     digests_dir: str = _setting("digests", "Folder for the daily Markdown and JSON digests")
     site_dir: str = _setting("site", "Folder for the static website")
@@ -120,6 +123,13 @@ class Settings:
     )
     schedule_grace_min: int = _setting(
         720, "Minutes late a missed daily build still runs (machine asleep, daemon down)"
+    )
+    worker_concurrency: int = _setting(
+        8, "Tasks one `digest worker` process runs at once (fetches mostly wait on the network)"
+    )
+    worker_heartbeat_s: float = _setting(5.0, "Seconds between a worker's signs of life")
+    worker_stalled_after_s: float = _setting(
+        30.0, "Seconds without a sign of life before a worker's tasks go to another worker"
     )
 
 
@@ -237,6 +247,7 @@ _AT_LEAST_ONE = (
     "max_page_bytes",
     "schedule_fetch_every_s",
     "schedule_grace_min",
+    "worker_concurrency",
 )
 _ABOVE_ZERO = (
     "connect_timeout_s",
@@ -244,6 +255,8 @@ _ABOVE_ZERO = (
     "deadline_s",
     "llm_timeout_s",
     "half_life_hours",
+    "worker_heartbeat_s",
+    "worker_stalled_after_s",
 )
 _NOT_NEGATIVE = (
     "digest_limit",

@@ -4,7 +4,8 @@
 running, did the last fetch work, which sources fail, was today's digest built
 and sent, what happens next) from the database and the settings alone, so it
 works whether or not the daemon is up. ``prune`` applies a retention period;
-``backup`` copies the live database while the daemon writes to it.
+``backup`` copies the live database while the daemon writes to it;
+``migrate_db`` moves it to another backend.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +24,8 @@ from . import schedule
 from .config import Settings
 from .errors import ConfigError, StoreError
 from .models import Source
-from .store import Store
+from .store import Store, transfer
+from .store.db import redact
 from .store.ops import FetchTotals, Maintenance
 
 RECENT = timedelta(hours=24)  # the period status totals cover
@@ -91,7 +94,7 @@ def status(store: Store, settings: Settings, now: datetime | None = None) -> Sta
     due = [s for s in enabled if s.next_fetch_at is None or s.next_fetch_at <= now]
     latest = store.digests.latest()
     return Status(
-        db=settings.db,
+        db=redact(settings.db),
         size_bytes=maintenance.size_bytes(),
         daemon_pid=schedule.running_pid(settings.db),
         counts=maintenance.counts(),
@@ -182,3 +185,23 @@ def backup(store: Store, target: Path) -> BackupReport:
     finally:
         Path(temporary).unlink(missing_ok=True)
     return BackupReport(target, target.stat().st_size, time.monotonic() - started)
+
+
+def migrate_db(
+    store: Store, target: str, on_rows: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
+    """Copy the whole database into the empty database ``target`` (a postgresql:// URL
+    when an installation outgrows its SQLite file), migrating it first; returns the
+    rows copied per table. The copy is one transaction: all of it or nothing."""
+    if target == getattr(store.db, "dsn", None):
+        raise StoreError(f"{redact(target)}: is the database being copied")
+    with Store.open(target) as copy:
+        return transfer.copy_all(store.db, copy.db, on_rows)
+
+
+def table_rows(store: Store) -> dict[str, int]:
+    """Rows per table, in the order ``migrate_db`` copies them (for its progress bar)."""
+    return {
+        name: int(store.db.execute(f'select count(*) from "{name}"').fetchone()[0])
+        for name in transfer.tables(store.db)
+    }

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from . import continuations, digest, editions, entities, llm, mail, params, rank, render, summarize
 from .config import Settings
 from .errors import ConfigError, PipelineError
-from .models import Article, Digest, RankedStory, StageReport, Summary
+from .models import Article, Digest, RankedStory, StageReport, Story, Summary
 from .render import email, jsonout, notes, paths
 from .store import Store
 
@@ -51,23 +51,30 @@ def summarize_stories(store: Store, settings: Settings) -> StageReport:
     """
     stale = store.stories.needing_summary()
     tags = {s.id: s.tags for s in store.sources.all() if s.id is not None}
-    rank_params = params.for_rank(settings)
-    now = _now()
     for story, key in stale:
-        members = store.articles.get_many(story.article_ids)
-        summary = _summarize(members, settings)
-        score = rank.score(members, now, story.status, rank_params, source_tags=tags)
-        store.stories.set_generated(
-            story.id,
-            key,
-            summary,
-            score.value,
-            score.explanation,
-            score.section,
-            score.relevance.value,
-            score.included,
-        )
+        summarize_story(store, settings, story, key, tags)
     return StageReport(stage="summarize", processed=len(stale))
+
+
+def summarize_story(
+    store: Store, settings: Settings, story: Story, key: str, tags: dict[int, tuple[str, ...]]
+) -> None:
+    """Summarize and score one story whose members are ``key`` (``stories.members_key``);
+    ``tags`` are the sources' tags (source id → tags), for the rank stage. One
+    ``digest worker`` task each, on PostgreSQL."""
+    members = store.articles.get_many(story.article_ids)
+    summary = _summarize(members, settings)
+    score = rank.score(members, _now(), story.status, params.for_rank(settings), source_tags=tags)
+    store.stories.set_generated(
+        story.id,
+        key,
+        summary,
+        score.value,
+        score.explanation,
+        score.section,
+        score.relevance.value,
+        score.included,
+    )
 
 
 def link_entities(store: Store) -> StageReport:

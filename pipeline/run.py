@@ -52,7 +52,8 @@ from .publish import link_entities as link_entities
 from .publish import send_day as send_day
 from .publish import split_branches as split_branches
 from .publish import summarize_stories as summarize_stories
-from .store import Store
+from .publish import summarize_story as summarize_story
+from .store import Store, locks
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -392,7 +393,16 @@ def process_new(
 
     A long-lived caller (the daemon) passes one ``features`` cache to every
     call, so the articles of the window are not analysed again each round.
+    Online clustering depends on arrival order, so on a shared PostgreSQL store
+    one process at a time runs this (an advisory lock; the others wait).
     """
+    with store.one_at_a_time(locks.CLUSTER):
+        return _process_new(store, settings, features)
+
+
+def _process_new(
+    store: Store, settings: Settings, features: cluster.FeatureCache | None
+) -> StageReport:
     fresh = store.articles.undeduplicated()
     hashes = [(a.id, *dedupe.fingerprint(a)) for a in fresh]
     store.articles.set_hashes(hashes)

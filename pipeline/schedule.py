@@ -19,7 +19,7 @@ missed tick; a daemon started after the publication time catches up on a day
 not yet built or sent (within the same grace). A failing job is logged with its
 cause and the daemon goes on. One daemon per database: ``<db>.lock`` is held
 with ``flock``, which the kernel releases when the process dies, however it
-dies. SIGTERM or SIGINT stops the daemon between steps; a fetch round in
+dies; on PostgreSQL a session advisory lock does the same across machines. SIGTERM or SIGINT stops the daemon between steps; a fetch round in
 progress is cancelled at its next ``await``, where no transaction is open.
 """
 
@@ -29,6 +29,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -47,10 +48,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import cluster, run
+from . import cluster, run, tasks
 from .config import Settings, load_sources
 from .errors import ConfigError, PipelineError, StoreError
-from .store import Store
+from .store import Store, locks
+from .store.db import PostgresConnection, is_postgres
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,13 +97,19 @@ def next_build(settings: Settings, now: datetime) -> datetime | None:
 
 
 @contextmanager
-def instance_lock(db: str | Path) -> Iterator[Path]:
+def instance_lock(db: str | Path) -> Iterator[None]:
     """Hold ``<db>.lock`` for as long as the block runs, or refuse: one daemon per database.
 
     ``flock`` is tied to the open file, so the kernel releases it when the
     process exits or is killed; a stale lock file is harmless. The holder's
-    pid is written into it for the error message and ``digest status``.
+    pid is written into it for the error message and ``digest status``. A
+    PostgreSQL database is shared by machines, so there the lock is the
+    database's own (``store.locks``).
     """
+    if is_postgres(db):
+        with locks.exclusive(str(db), locks.SCHEDULER, "schedule", wait_s=_LOCK_WAIT_S):
+            yield
+        return
     path = _lock_path(db)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -123,13 +131,23 @@ def instance_lock(db: str | Path) -> Iterator[Path]:
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield path
+        yield
     finally:
         os.close(fd)  # releases the lock
 
 
 def running_pid(db: str | Path) -> int | None:
-    """The pid of the daemon serving ``db`` (0 when it has not written it yet), or None."""
+    """The pid of the daemon serving ``db`` (0 when it has not written it yet), or None.
+
+    On PostgreSQL the pid is the one the holder named, on whichever machine it runs."""
+    if is_postgres(db):
+        with Store.open(db) as store:
+            assert isinstance(store.db, PostgresConnection)
+            label = locks.holder(store.db, locks.SCHEDULER)
+        if label is None:
+            return None
+        found = re.search(r"pid=(\d+)", label)
+        return int(found.group(1)) if found else 0
     path = _lock_path(db)
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -315,6 +333,9 @@ class _Daemon:
         settings = self.settings
         with Store.open(settings.db) as store:  # in the job's own thread
             self._sync_sources(store)
+            if is_postgres(settings.db):  # `digest worker` processes do the work
+                fields.update(tasks.enqueue_round(store, settings))
+                return
             report = _until_stopped(run.fetch_round_async(store, settings), self.stop)
             if report is None:
                 fields["outcome"] = "interrupted"
@@ -360,6 +381,9 @@ class _Daemon:
         settings = self.settings
         day: date = datetime.now(ZoneInfo(settings.timezone)).date()
         fields["day"] = day.isoformat()
+        if is_postgres(settings.db):
+            fields["queued"] = tasks.enqueue_build(settings, day)
+            return
         with Store.open(settings.db) as store:  # in the job's own thread
             built = run.build_day(store, settings, day)
             fields.update(stories=len(built.digest.stories), files=len(built.paths))

@@ -8,6 +8,7 @@ and size: nothing sleeps longer than a few seconds or keeps a body in memory.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -27,6 +28,9 @@ from pipeline.config import Settings
 from pipeline.demo.server import CorpusServer, send
 from pipeline.models import Article
 from pipeline.store import Store
+
+from . import postgres
+from .postgres import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -271,6 +275,40 @@ def store() -> Iterator[Store]:
     db = Store.memory()
     yield db
     db.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session; skipped with the reason when none can be
+    started here (a laptop without the packages), but a failure in CI, where it must run."""
+    reason = postgres.unavailable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the PostgreSQL tests cannot run: {reason}")
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "pipeline.db")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+@pytest.fixture
+def any_store(db_target: str) -> Iterator[Store]:
+    """A fresh, migrated store on each backend in turn."""
+    opened = Store.open(db_target)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -87,5 +87,5 @@ def test_version_names_the_package_and_both_schemas(tmp_path):
     assert lines[2] == f"digest JSON schema_version {SCHEMA_VERSION}"
     # The database line names the migration a freshly opened database ends on.
     with Store.open(str(tmp_path / "p.db")) as store:
-        applied = [row["name"] for row in store.db["_sqlite_migrations"].rows]
+        applied = [row["name"] for row in store.db.rows("_sqlite_migrations", order_by="rowid")]
     assert lines[1] == f"database schema {len(applied)} ({applied[-1]})"

@@ -123,7 +123,8 @@ def test_page_slug_is_ascii_words_after_the_id():
 
 def test_store_remembers_what_each_day_published_and_fixes_a_slug_once(store):
     store.stories.assign({})
-    store.db.table("stories").insert_all([{"id": 1}, {"id": 2}, {"id": 3}])
+    for story_id in (1, 2, 3):
+        store.db.insert("stories", {"id": story_id})
     store.editions.record(D17, [(1, NEW, [10, 11])])
     store.editions.record(D18, [(1, UPDATE, [10, 11, 12]), (2, NEW, [20])])
     assert store.editions.published_before(D18) == {10: D17, 11: D17}

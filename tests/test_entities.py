@@ -92,7 +92,8 @@ def test_possessive_owners_and_word_parts_are_not_mentions():
 
 
 def test_store_links_survive_editors_rename_hide_and_merge(store):
-    store.db.table("stories").insert_all([{"id": 1}, {"id": 2}])
+    for story_id in (1, 2):
+        store.db.insert("stories", {"id": story_id})
     anthropic = Entity("organisation:anthropic", "organisation", "Anthropic")
     claude = Entity("model:claude", "model", "Claude")
     store.entities.link(
@@ -115,14 +116,12 @@ def test_store_links_survive_editors_rename_hide_and_merge(store):
     store.entities.set_hidden("bob", ids["Anthropic"], True, AT)
     assert store.entities.topics_of([1, 2]) == {}
     assert store.entities.catalogue().topics == {}
-    actions = [
-        (r["editor"], r["action"]) for r in store.db.table("decisions").rows_where(order_by="id")
-    ]
+    actions = [(r["editor"], r["action"]) for r in store.db.rows("decisions", order_by="id")]
     assert actions == [("ada", "entity-rename"), ("ada", "entity-merge"), ("bob", "entity-hide")]
 
 
 def test_a_new_entity_whose_slug_is_taken_gets_a_numbered_one(store):
-    store.db.table("stories").insert({"id": 1})
+    store.db.insert("stories", {"id": 1})
     first = Mention(Entity("organisation:mercury", "organisation", "Mercury"), 2, 2, True)
     second = Mention(Entity("name:mercury", "name", "Mercury"), 2, 2, True)
     store.entities.link(1, [(first, "mercury"), (second, "mercury")], "k")

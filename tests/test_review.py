@@ -163,7 +163,7 @@ def _version(store: Store, story_id: int) -> int:
 
 def _decisions(store: Store) -> list[dict[str, object]]:
     """The audit log, oldest first, with its JSON columns read."""
-    rows = store.db.table("decisions").rows_where(order_by="id")
+    rows = store.db.rows("decisions", order_by="id")
     return [
         {**r, **{k: json.loads(r[k]) for k in ("article_ids", "before", "after")}} for r in rows
     ]

@@ -193,7 +193,7 @@ def test_an_editor_works_through_a_day_and_the_digest_follows(demo_desk, page):
         s for s in published["stories"] if any(split_path in u for u in s["article_urls"])
     ]
     assert split_story["id"] not in (big, into) and split_story["outlets"] == 1
-    log = [r["action"] for r in store.db.table("decisions").rows_where(order_by="id")]
+    log = [r["action"] for r in store.db.rows("decisions", order_by="id")]
     assert log[:4] == ["merge", "split", "edit", "reject"] and set(log[4:]) == {"approve"}
 
     # the desk after the build: scores and explanations as published

@@ -562,13 +562,21 @@ def test_catch_up_only_within_the_grace_period_and_only_for_unfinished_days():
     assert not schedule._missed_today(store, replace(settings, schedule_build_every_s=5), at(7, 30))
 
 
-def test_the_lock_names_its_holder_and_is_released_on_exit(tmp_path):
-    db = tmp_path / "digest.db"
-    assert schedule.running_pid(db) is None
-    with schedule.instance_lock(db) as path:
-        assert path == tmp_path / "digest.db.lock"
-        assert schedule.running_pid(db) == os.getpid()
-    assert schedule.running_pid(db) is None
+def test_the_lock_names_its_holder_and_is_released_on_exit(db_target):
+    """A lock file beside an SQLite database, an advisory lock in a PostgreSQL one."""
+    Store.open(db_target).close()
+    assert schedule.running_pid(db_target) is None
+    with schedule.instance_lock(db_target):
+        assert schedule.running_pid(db_target) == os.getpid()
+        with (
+            pytest.raises(StoreError, match=f"already running.*{os.getpid()}"),
+            schedule.instance_lock(db_target),
+        ):
+            pass
+    assert schedule.running_pid(db_target) is None
+
+
+def test_a_lock_file_that_cannot_be_made_is_a_clear_error(tmp_path):
     missing = tmp_path / "missing" / "digest.db"
     with pytest.raises(StoreError, match="lock file"), schedule.instance_lock(missing):
         pass

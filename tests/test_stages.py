@@ -64,7 +64,7 @@ def test_summaries_follow_membership_and_an_editors_headline_stays():
     assert run.summarize_stories(store, settings).processed == 0
 
     # an editor rewrites the headline; a new outlet joins; the headline stays, sources grow
-    store.db.table("stories").update(story.id, {"headline": "Editors' headline", "edited": 1})
+    store.db.update("stories", story.id, {"headline": "Editors' headline", "edited": 1})
     c = _add(store, "press", 2)
     run.process_new(store, settings)
     assert store.stories.get(story.id).article_ids == (a, b, c)

@@ -1,10 +1,13 @@
-"""The store against a real SQLite database: schema, uniqueness, transactions, memberships."""
+"""The store against real databases (an SQLite file and PostgreSQL, through ``any_store``):
+schema, uniqueness, transactions, memberships, search."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlite_utils import Database
 
@@ -12,7 +15,8 @@ from pipeline.errors import StoreError
 from pipeline.models import DuplicateLink, Entry, ExtractedPage, Source
 from pipeline.store import Store
 from pipeline.store.decisions import CANNOT_LINK, MUST_LINK
-from pipeline.store.migrations import migrations
+from pipeline.store.logins import Throttle
+from pipeline.store.migrations import POSTGRES_MIGRATIONS, migrations
 
 T0 = datetime(2024, 12, 18, 9, 0, tzinfo=UTC)
 
@@ -55,8 +59,8 @@ def test_unopenable_paths_give_a_clear_error(tmp_path):
         Store.open(junk)
 
 
-def test_sync_adds_updates_and_disables_but_keeps_health_and_redirected_url():
-    store = Store.memory()
+def test_sync_adds_updates_and_disables_but_keeps_health_and_redirected_url(any_store):
+    store = any_store
     a = Source(name="A", url="http://127.0.0.1/a.xml", weight=0.5)
     b = Source(name="B", url="http://127.0.0.1/b.xml")
     assert store.sources.sync([a, b]) == {"added": 2, "updated": 0, "disabled": 0}
@@ -87,8 +91,8 @@ def _as_kwargs(source: Source) -> dict[str, object]:
     return {name: getattr(source, name) for name in Source.__slots__}  # type: ignore[attr-defined]
 
 
-def test_insert_entries_keeps_each_article_once_by_canonical_url_and_guid():
-    store = Store.memory()
+def test_insert_entries_keeps_each_article_once_by_canonical_url_and_guid(any_store):
+    store = any_store
     sid = _store_with_source(store)
     first = store.articles.insert_entries(sid, [_entry(1), _entry(2)], T0)
     assert len(first) == 2
@@ -102,17 +106,17 @@ def test_insert_entries_keeps_each_article_once_by_canonical_url_and_guid():
     assert store.articles.count() == 2
 
 
-def test_insert_is_one_transaction(monkeypatch):
-    store = Store.memory()
+def test_insert_is_one_transaction(any_store):
+    store = any_store
     sid = _store_with_source(store)
     bad = (Entry(url="x", guid="g", title="t"), None)  # canonical_url is NOT NULL
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
         store.articles.insert_entries(sid, [_entry(1), bad], T0)  # type: ignore[list-item]
     assert store.articles.count() == 0
 
 
-def test_rel_canonical_folds_a_variant_into_the_stored_article():
-    store = Store.memory()
+def test_rel_canonical_folds_a_variant_into_the_stored_article(any_store):
+    store = any_store
     sid = _store_with_source(store)
     [original] = store.articles.insert_entries(sid, [_entry(1)], T0)
     amp_url = "http://127.0.0.1/a/1/amp"
@@ -135,8 +139,8 @@ def test_rel_canonical_folds_a_variant_into_the_stored_article():
     )
 
 
-def test_extraction_keeps_feed_fields_and_fills_gaps():
-    store = Store.memory()
+def test_extraction_keeps_feed_fields_and_fills_gaps(any_store):
+    store = any_store
     sid = _store_with_source(store)
     [aid] = store.articles.insert_entries(sid, [_entry(1)], T0)
     page = ExtractedPage(
@@ -155,8 +159,8 @@ def test_extraction_keeps_feed_fields_and_fills_gaps():
     assert [a.id for a in store.articles.search("full")] == [aid]
 
 
-def test_story_memberships_ids_and_times():
-    store = Store.memory()
+def test_story_memberships_ids_and_times(any_store):
+    store = any_store
     sid = _store_with_source(store)
     ids = store.articles.insert_entries(sid, [_entry(1), _entry(2), _entry(3)], T0)
     assert store.stories.next_id() == 1
@@ -178,8 +182,8 @@ def test_story_memberships_ids_and_times():
     assert store.articles.get(ids[1]).duplicate_of == ids[0]
 
 
-def test_constraints_from_decisions_latest_wins():
-    store = Store.memory()
+def test_constraints_from_decisions_latest_wins(any_store):
+    store = any_store
     decision = store.decisions.record("ada", "merge", T0, story_id=1, article_ids=[1, 2])
     store.decisions.add_constraints(MUST_LINK, [(2, 1), (3, 3)], decision)
     assert store.decisions.constraints().must_link == {(1, 2)}
@@ -191,8 +195,8 @@ def test_constraints_from_decisions_latest_wins():
         store.decisions.add_constraints("maybe", [(1, 2)], split)
 
 
-def test_an_article_reached_through_a_link_blog_first_moves_to_its_publisher():
-    store = Store.memory()
+def test_an_article_reached_through_a_link_blog_first_moves_to_its_publisher(any_store):
+    store = any_store
     store.sources.sync(
         [
             Source(
@@ -212,3 +216,85 @@ def test_an_article_reached_through_a_link_blog_first_moves_to_its_publisher():
     # and a link blog reaching it later does not take it back
     store.articles.insert_entries(links, [entry], T0, "http://127.0.0.1/links/")
     assert store.articles.get(article).outlet == "Outlet"
+
+
+def test_a_postgres_url_that_answers_nothing_gives_a_clear_error_without_its_password():
+    with pytest.raises(StoreError, match="cannot open database") as caught:
+        Store.open("postgresql://digest:s3cret@127.0.0.1:1/digest?connect_timeout=2")
+    assert "s3cret" not in str(caught.value) and "digest:***@127.0.0.1:1" in str(caught.value)
+
+
+def test_every_migration_has_its_postgres_script_under_the_same_name():
+    names = [m.name for m in migrations.pending(Database(memory=True))]
+    assert names == list(POSTGRES_MIGRATIONS)
+
+
+def test_reopening_applies_nothing_twice_and_keeps_rows(db_target):
+    with Store.open(db_target) as store:
+        _store_with_source(store)
+        store.articles.insert_entries(store.sources.all()[0].id, [_entry(1)], T0)
+    with Store.open(db_target) as store:
+        assert store.articles.count() == 1
+        table = "_migrations" if store.db.dialect == "postgresql" else "_sqlite_migrations"
+        applied = store.db.execute(f"select count(*) from {table}").fetchone()[0]
+        assert applied == len(POSTGRES_MIGRATIONS)
+        assert {"sources", "articles", "stories", "decisions", "digests", "fetches"} <= set(
+            store.db.table_names()
+        )
+
+
+def test_writers_racing_on_the_same_feed_store_each_article_once(db_target):
+    """Four connections insert the same entries at the same moment: the unique index,
+    not a check before the insert, keeps one row per canonical URL."""
+    with Store.open(db_target) as store:
+        sid = _store_with_source(store)
+    entries = [_entry(n) for n in range(40)]
+    start = threading.Barrier(4)
+    added: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with Store.open(db_target) as mine:
+                start.wait()
+                added.append(mine.articles.insert_entries(sid, entries, T0))
+        except BaseException as exc:  # reported below, with the thread's cause
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with Store.open(db_target) as store:
+        assert store.articles.count() == 40
+    assert sorted(i for ids in added for i in ids) == sorted({i for ids in added for i in ids})
+    assert sum(len(ids) for ids in added) == 40
+
+
+def test_search_ranks_title_and_text_matches_with_stemming(any_store):
+    store = any_store
+    sid = _store_with_source(store)
+    ids = store.articles.insert_entries(sid, [_entry(1), _entry(2), _entry(3)], T0)
+    texts = {
+        ids[0]: "Regulators voted on the draft rules.",
+        ids[1]: "The lab trains larger models; training costs rise.",
+        ids[2]: "Nothing about it here.",
+    }
+    for article_id, text in texts.items():
+        store.articles.set_extracted(article_id, ExtractedPage(text=text), None, T0)
+    assert [a.id for a in store.articles.search("trained")] == [ids[1]]
+    assert [a.id for a in store.articles.search("vote")] == [ids[0]]
+    assert store.articles.search("absent") == []
+
+
+def test_login_failures_count_and_lock_on_both_backends(any_store):
+    throttle = Throttle(attempts=3)
+    keys = ["name:bob", "address:127.0.0.1"]
+    assert [any_store.logins.fail(keys, T0, throttle) for _ in range(2)] == [None, None]
+    until = any_store.logins.fail(keys, T0, throttle)
+    assert until == T0 + throttle.cooldown
+    assert any_store.logins.locked_until(["name:bob"], T0) == until
+    any_store.logins.succeed(keys)
+    assert any_store.logins.locked_until(keys, T0) is None

@@ -6,10 +6,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from ..models import Article, DuplicateLink, Entry, ExtractedPage
-from .convert import fetch_row, from_iso, from_json, insert_row, to_iso, to_json, update_row
+from .convert import from_iso, from_json, to_iso, to_json
+from .db import POSTGRESQL, SQLITE, Connection, as_dicts
 
 _SELECT = """
 select a.*, s.name as outlet, s.weight as source_weight
@@ -44,15 +43,14 @@ def _to_article(row: Mapping[str, Any]) -> Article:
 class Articles:
     """Stored articles; the unique canonical URL keeps each article once."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def _query(
-        self, where: str = "1", args: Sequence[Any] = (), order: str = "a.id"
+        self, where: str = "true", args: Sequence[Any] = (), order: str = "a.id"
     ) -> list[Article]:
         cursor = self.db.execute(f"{_SELECT} where {where} order by {order}", list(args))
-        names = [d[0] for d in cursor.description]
-        return [_to_article(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+        return [_to_article(row) for row in as_dicts(cursor)]
 
     def known(self, canonical_url: str) -> int | None:
         """The id of the article stored under this canonical URL or one of its aliases."""
@@ -77,9 +75,13 @@ class Articles:
         When a link blog reached an article first, the article moves to the outlet
         that published it once that outlet's own feed (its ``site_url``) lists it,
         whichever feed happened to answer first.
+
+        The insert itself leaves out a row whose canonical URL is already stored
+        (the unique index decides, not the check before it), so workers fetching
+        the same feed at the same time store each article once.
         """
         added: list[int] = []
-        with self.db.atomic():
+        with self.db.write():
             for entry, canonical in entries:
                 existing = self.known(canonical)
                 if existing is not None:
@@ -94,8 +96,7 @@ class Articles:
                     ).fetchone()
                 ):
                     continue
-                article_id = insert_row(
-                    self.db,
+                article_id = self.db.insert(
                     "articles",
                     {
                         "source_id": source_id,
@@ -110,8 +111,10 @@ class Articles:
                         "text": "",
                         "links": "[]",
                     },
+                    ignore=True,
                 )
-                added.append(article_id)
+                if article_id is not None:  # None: another writer stored it first
+                    added.append(int(article_id))
         return added
 
     def _claim(self, article_id: int, source_id: int) -> None:
@@ -121,9 +124,9 @@ class Articles:
             [article_id],
         ).fetchone()
         current_site = row[0] if row else ""
-        url = self.db.table("articles").get(article_id)["canonical_url"]
+        url = self.db.get("articles", article_id)["canonical_url"]
         if not (current_site and url.startswith(current_site)):
-            self.db.table("articles").update(article_id, {"source_id": source_id})
+            self.db.update("articles", article_id, {"source_id": source_id})
 
     def needing_extraction(self) -> list[Article]:
         """Articles whose page has not been fetched and extracted yet, oldest first."""
@@ -143,8 +146,8 @@ class Articles:
         article already has, the two are one article: this row becomes an alias
         of the older one and ``None`` is returned.
         """
-        with self.db.atomic():
-            row = fetch_row(self.db, "articles", article_id)
+        with self.db.write():
+            row = self.db.get("articles", article_id)
             if canonical_url and canonical_url != row["canonical_url"]:
                 other = self.known(canonical_url)
                 if other is not None and other != article_id:
@@ -152,8 +155,8 @@ class Articles:
                     return None
             values: dict[str, Any] = {"extracted_at": to_iso(at), "extract_error": error}
             if canonical_url and canonical_url != row["canonical_url"]:
-                self.db.table("url_aliases").upsert(
-                    {"url": row["canonical_url"], "article_id": article_id}, pk="url"
+                self.db.upsert(
+                    "url_aliases", {"url": row["canonical_url"], "article_id": article_id}, pk="url"
                 )
                 values["canonical_url"] = canonical_url
             if page is not None:
@@ -165,16 +168,23 @@ class Articles:
                     title=row["title"] or page.title,
                     published_at=row["published_at"] or to_iso(page.published_at),
                 )
-            update_row(self.db, "articles", article_id, values)
+            self.db.update("articles", article_id, values)
         return article_id
 
     def _fold_into(self, row: Mapping[str, Any], keep_id: int) -> None:
         for url in {row["canonical_url"], row["url"]}:
-            self.db.table("url_aliases").upsert({"url": url, "article_id": keep_id}, pk="url")
+            self.db.upsert("url_aliases", {"url": url, "article_id": keep_id}, pk="url")
         self.db.execute(
             "update url_aliases set article_id = ? where article_id = ?", [keep_id, row["id"]]
         )
-        self.db.table("articles").delete(row["id"])
+        self.db.delete("articles", row["id"])
+
+    def is_extracted(self, article_id: int) -> bool:
+        """Whether the article's page was extracted (or given up on); False when it is gone."""
+        row = self.db.execute(
+            "select extracted_at from articles where id = ?", [article_id]
+        ).fetchone()
+        return bool(row and row[0])
 
     def get(self, article_id: int) -> Article:
         found = self._query("a.id = ?", [article_id])
@@ -214,14 +224,17 @@ class Articles:
         """Store (article id, content hash, fingerprint) triples."""
         with self.db.atomic():
             for article_id, content_hash, fingerprint in hashes:
-                self.db.table("articles").update(
-                    article_id, {"content_hash": content_hash, "fingerprint": fingerprint}
+                self.db.update(
+                    "articles",
+                    article_id,
+                    {"content_hash": content_hash, "fingerprint": fingerprint},
                 )
 
     def set_duplicates(self, links: Iterable[DuplicateLink]) -> None:
         with self.db.atomic():
             for link in links:
-                self.db.table("articles").update(
+                self.db.update(
+                    "articles",
                     link.article_id,
                     {"duplicate_of": link.original_id, "duplicate_reason": link.reason},
                 )
@@ -230,19 +243,24 @@ class Articles:
         """Store article id → story id (``None`` takes an article out of every story)."""
         with self.db.atomic():
             for article_id, story_id in assignments.items():
-                self.db.table("articles").update(article_id, {"story_id": story_id})
+                self.db.update("articles", article_id, {"story_id": story_id})
 
     def count(self) -> int:
         return int(self.db.execute("select count(*) from articles").fetchone()[0])
 
     def search(self, query: str, limit: int = 50) -> list[Article]:
-        """Full-text search over titles and texts (SQLite FTS5, porter stemming)."""
+        """Full-text search over titles and texts, ranked: SQLite's FTS5 with porter
+        stemming (its query syntax), or PostgreSQL's English ``tsvector`` (web search
+        syntax: words, "quoted phrases", ``or``, ``-word``)."""
         ids = [
-            int(r[0])
-            for r in self.db.execute(
-                "select rowid from articles_fts where articles_fts match ? order by rank limit ?",
-                [query, limit],
-            ).fetchall()
+            int(r[0]) for r in self.db.execute(_SEARCH[self.db.dialect], [query, limit]).fetchall()
         ]
         by_id = {a.id: a for a in self.get_many(ids)}
         return [by_id[i] for i in ids if i in by_id]
+
+
+_SEARCH = {
+    SQLITE: "select rowid from articles_fts where articles_fts match ? order by rank limit ?",
+    POSTGRESQL: "select id from articles_fts, websearch_to_tsquery('english', ?) as q "
+    "where document @@ q order by ts_rank(document, q) desc, id limit ?",
+}

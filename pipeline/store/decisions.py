@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from ..models import Constraints
 from .convert import to_iso
+from .db import Connection
 
 MUST_LINK = "must"
 CANNOT_LINK = "cannot"
@@ -19,7 +18,7 @@ CANNOT_LINK = "cannot"
 class Decisions:
     """Editors' actions (who, when, what, before/after) and the constraints they imply."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def record(
@@ -32,7 +31,8 @@ class Decisions:
         before: Any = None,
         after: Any = None,
     ) -> int:
-        table = self.db.table("decisions").insert(
+        decision_id = self.db.insert(
+            "decisions",
             {
                 "editor": editor,
                 "at": to_iso(at),
@@ -41,10 +41,9 @@ class Decisions:
                 "article_ids": json.dumps(sorted(article_ids)),
                 "before": json.dumps(before),
                 "after": json.dumps(after),
-            }
+            },
         )
-        assert table.last_pk is not None
-        return int(table.last_pk)
+        return int(decision_id)
 
     def add_constraints(
         self, kind: str, pairs: Iterable[tuple[int, int]], decision_id: int
@@ -61,7 +60,8 @@ class Decisions:
                 self.db.execute(
                     "delete from constraints where kind = ? and a = ? and b = ?", [opposite, lo, hi]
                 )
-                self.db.table("constraints").insert(
+                self.db.insert(
+                    "constraints",
                     {"kind": kind, "a": lo, "b": hi, "decision_id": decision_id},
                     ignore=True,
                 )

@@ -5,21 +5,21 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from sqlite_utils import Database
-
 from .convert import from_iso, to_iso
+from .db import Connection
 
 
 class Digests:
     """One row per published day; the send log that keeps a day's email to one sending."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def record_built(self, day: date, story_ids: list[int], built_at: datetime) -> None:
         """Remember what a build published; a rebuild replaces it but keeps the send time."""
         sent = self.sent_at(day)
-        self.db.table("digests").upsert(
+        self.db.upsert(
+            "digests",
             {
                 "date": day.isoformat(),
                 "built_at": to_iso(built_at),
@@ -43,7 +43,7 @@ class Digests:
 
     def mark_sent(self, day: date, at: datetime) -> None:
         """Record that the day's email went out (the row exists once the day is built)."""
-        self.db.table("digests").upsert({"date": day.isoformat(), "sent_at": to_iso(at)}, pk="date")
+        self.db.upsert("digests", {"date": day.isoformat(), "sent_at": to_iso(at)}, pk="date")
 
     def latest(self) -> tuple[date, datetime | None, datetime | None] | None:
         """The newest built day with its build and send times."""

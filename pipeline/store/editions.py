@@ -12,32 +12,26 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
-from sqlite_utils import Database
-
 from .convert import follow_chains, to_json
+from .db import Connection
 
 
 class Editions:
     """Per-day publication records of stories, and their permanent page names."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def record(self, day: date, carried: Iterable[tuple[int, str, Sequence[int]]]) -> None:
         """Replace what ``day`` published with ``carried``: (story id, edition, article ids)."""
         with self.db.atomic():
             self.db.execute("delete from editions where date = ?", [day.isoformat()])
-            self.db.table("editions").insert_all(
-                (
-                    {
-                        "date": day.isoformat(),
-                        "story_id": story_id,
-                        "edition": edition,
-                        "article_ids": to_json(article_ids),
-                    }
+            self.db.execute_many(
+                "insert into editions (date, story_id, edition, article_ids) values (?, ?, ?, ?)",
+                [
+                    (day.isoformat(), story_id, edition, to_json(article_ids))
                     for story_id, edition, article_ids in carried
-                ),
-                pk=("date", "story_id"),
+                ],
             )
 
     def published_before(self, day: date) -> dict[int, date]:

@@ -1,6 +1,6 @@
 """Every write of the editors' desk: status, text, section and membership changes.
 
-Each change is one ``BEGIN IMMEDIATE`` transaction that (1) moves the story's
+Each change is one write transaction (``BEGIN IMMEDIATE`` on SQLite) that (1) moves the story's
 ``version`` on only if it still is the version the editor's form was rendered
 with, (2) makes the change, (3) writes the audit row (who, when, what, before
 and after) to ``decisions``, and (4) for membership changes, writes the
@@ -22,18 +22,15 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from ..errors import StoreError
 from ..models import Summary
 from .convert import from_iso, to_iso
+from .db import POSTGRESQL, SQLITE, Connection
 from .decisions import CANNOT_LINK, MUST_LINK, Decisions
-from .locking import immediate
 from .stories import Stories
 
 # Desk action → the status it sets. Unpinning leaves the story approved: an
@@ -76,7 +73,7 @@ class Decision:
 class Editorial:
     """The desk's writes, each checked against the version the editor saw."""
 
-    def __init__(self, db: Database, stories: Stories, decisions: Decisions) -> None:
+    def __init__(self, db: Connection, stories: Stories, decisions: Decisions) -> None:
         self.db = db
         self.stories = stories
         self.decisions = decisions
@@ -89,7 +86,7 @@ class Editorial:
         """Approve, reject, pin or unpin; returns the story's new version."""
         if action not in ACTIONS:
             raise EditRefused(f"unknown action {action!r}")
-        with self._write():
+        with self.db.write():
             before = self._row(story_id)["status"]
             new = self._bump(story_id, version, editor, at)
             self.db.execute(
@@ -117,11 +114,12 @@ class Editorial:
         headline = " ".join(headline.split())
         if not headline:
             raise EditRefused("the headline cannot be empty")
-        with self._write():
+        with self.db.write():
             row = self._row(story_id)
             new = self._bump(story_id, version, editor, at)
             text = json.dumps(summary.as_dict(), ensure_ascii=False)
-            self.db.table("stories").update(
+            self.db.update(
+                "stories",
                 story_id,
                 {
                     "headline": headline,
@@ -144,12 +142,13 @@ class Editorial:
 
     def reset(self, editor: str, story_id: int, version: int, at: datetime) -> int:
         """Go back to the generated headline and summary (they follow membership again)."""
-        with self._write():
+        with self.db.write():
             row = self._row(story_id)
             if not row["generated_summary"]:
                 raise EditRefused(f"story #{story_id} has no generated summary yet")
             new = self._bump(story_id, version, editor, at)
-            self.db.table("stories").update(
+            self.db.update(
+                "stories",
                 story_id,
                 {
                     "headline": row["generated_headline"],
@@ -174,12 +173,12 @@ class Editorial:
         self, editor: str, story_id: int, version: int, section: str | None, at: datetime
     ) -> int:
         """Fix the story's section (``None``: back to the one the rank stage chooses)."""
-        with self._write():
+        with self.db.write():
             row = self._row(story_id)
             new = self._bump(story_id, version, editor, at)
             chosen = section or row["generated_section"] or row["section"] or "other"
-            self.db.table("stories").update(
-                story_id, {"section": chosen, "section_locked": int(section is not None)}
+            self.db.update(
+                "stories", story_id, {"section": chosen, "section_locked": int(section is not None)}
             )
             self.decisions.record(
                 editor,
@@ -210,7 +209,7 @@ class Editorial:
         """
         if into_id == from_id:
             raise EditRefused("a story cannot be merged with itself")
-        with self._write():
+        with self.db.write():
             into_row, from_row = self._row(into_id), self._row(from_id)
             kept, moved = self._members(into_id), self._members(from_id)
             if not moved:
@@ -255,7 +254,7 @@ class Editorial:
         """Split: move some of a story's articles into a new story (``target_id`` None)
         or into another one. Returns the id of the story that received them."""
         chosen = sorted(set(article_ids))
-        with self._write():
+        with self.db.write():
             members = self._members(story_id)
             if not chosen:
                 raise EditRefused("choose at least one article to move")
@@ -270,7 +269,7 @@ class Editorial:
             self._bump(story_id, version, editor, at)
             if target_id is None:
                 target_id = self.stories.next_id()
-                self.db.table("stories").insert({"id": target_id, "status": "auto", "version": 1})
+                self.db.insert("stories", {"id": target_id, "status": "auto", "version": 1})
             elif target_version is None:
                 raise EditRefused(f"the version of story #{target_id} is missing")
             else:
@@ -304,7 +303,7 @@ class Editorial:
         The article leaves its current story, if any, and is cannot-linked to
         that story's members.
         """
-        with self._write():
+        with self.db.write():
             row = self.db.execute("select story_id from articles where id = ?", [article_id])
             found = row.fetchone()
             if found is None:
@@ -349,8 +348,7 @@ class Editorial:
         """Decisions about a story, newest first (including moves that touched it)."""
         rows = self.db.execute(
             "select id, editor, at, action, story_id, article_ids, before, after from decisions "
-            "where story_id = ? or exists (select 1 from json_each(decisions.after, '$.stories') "
-            "where value = ?) order by at desc, id desc limit ?",
+            f"where story_id = ? or {_MENTIONS[self.db.dialect]} order by at desc, id desc limit ?",
             [story_id, story_id, limit],
         ).fetchall()
         return [
@@ -369,7 +367,7 @@ class Editorial:
 
     def set_editor(self, name: str, password_hash: str, at: datetime) -> bool:
         """Create an editor or replace their password hash; True when created."""
-        with self._write():
+        with self.db.write():
             exists = self.db.execute("select 1 from editors where name = ?", [name]).fetchone()
             if exists:
                 self.db.execute(
@@ -377,13 +375,15 @@ class Editorial:
                     [password_hash, to_iso(at), name],
                 )
             else:
-                self.db.table("editors").insert(
+                self.db.insert(
+                    "editors",
                     {
                         "name": name,
                         "password_hash": password_hash,
                         "created_at": to_iso(at),
                         "updated_at": to_iso(at),
-                    }
+                    },
+                    pk="name",
                 )
         return not exists
 
@@ -395,19 +395,21 @@ class Editorial:
         return [str(r[0]) for r in self.db.execute("select name from editors order by name")]
 
     def secret(self, name: str) -> str:
-        """A random secret stored under ``name``, made on first use (the session key)."""
-        with self._write():
+        """A random secret stored under ``name``, made on first use (the session key).
+
+        Two desk processes starting together both offer one; the first stored wins
+        and both return it."""
+        with self.db.write():
+            self.db.insert(
+                "app_secrets",
+                {"name": name, "value": secrets.token_urlsafe(48)},
+                pk="name",
+                ignore=True,
+            )
             row = self.db.execute("select value from app_secrets where name = ?", [name]).fetchone()
-            if row:
-                return str(row[0])
-            value = secrets.token_urlsafe(48)
-            self.db.table("app_secrets").insert({"name": name, "value": value})
-            return value
+            return str(row[0])
 
     # -- helpers -----------------------------------------------------------------------
-
-    def _write(self) -> AbstractContextManager[None]:
-        return immediate(self.db)
 
     def _row(self, story_id: int) -> dict[str, Any]:
         cursor = self.db.execute("select * from stories where id = ?", [story_id])
@@ -459,7 +461,7 @@ class Editorial:
             if self._row(story_id)["edited"]:
                 values["new_sources_since_edit"] = self.stories.joined_since_edit(story_id)
             if values:
-                self.db.table("stories").update(story_id, values)
+                self.db.update("stories", story_id, values)
 
     def _link_members(self, story_id: int, decision: int) -> None:
         """Must-link each member to the one before it and to the first (see the module doc),
@@ -478,6 +480,13 @@ class Editorial:
 
     def _separate(self, moved: Sequence[int], left: Sequence[int], decision: int) -> None:
         self.decisions.add_constraints(CANNOT_LINK, ((a, b) for a in moved for b in left), decision)
+
+
+# A decision that moved articles lists the stories it touched in ``after.stories``.
+_MENTIONS = {
+    SQLITE: "exists (select 1 from json_each(decisions.after, '$.stories') where value = ?)",
+    POSTGRESQL: "coalesce(decisions.after::jsonb -> 'stories' @> to_jsonb(?::bigint), false)",
+}
 
 
 def _loads(value: str | None) -> Any:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
-from sqlite_utils import Database
-
 from ..models import Mention, Topic, Topics
 from .convert import follow_chains
+from .db import Connection
 from .decisions import Decisions
 from .editorial import EditRefused
 
@@ -45,7 +44,7 @@ class EntityRecord:
 class Entities:
     """Entities, their links to stories, and editors' renames, merges and hides."""
 
-    def __init__(self, db: Database, decisions: Decisions) -> None:
+    def __init__(self, db: Connection, decisions: Decisions) -> None:
         self.db = db
         self.decisions = decisions
 
@@ -59,8 +58,8 @@ class Entities:
             for mention, slug in mentions:
                 entity_id = self._ensure(mention, slug)
                 self.db.execute(
-                    "insert or replace into story_entities (story_id, entity_id, mentions) "
-                    "values (?, ?, ?)",
+                    "insert into story_entities (story_id, entity_id, mentions) values (?, ?, ?) "
+                    "on conflict (story_id, entity_id) do update set mentions = excluded.mentions",
                     [story_id, entity_id, mention.count],
                 )
             self.db.execute(
@@ -75,16 +74,19 @@ class Entities:
         slug = base
         taken = {
             r[0]
-            for r in self.db.execute("select slug from entities where slug like ?", [base + "%"])
+            for r in self.db.execute(
+                "select slug from entities where slug like ?", [base + "%"]
+            ).fetchall()
         }
         number = 2
         while slug in taken:
             slug, number = f"{base}-{number}", number + 1
-        cursor = self.db.execute(
-            "insert into entities (key, kind, name, slug) values (?, ?, ?, ?)",
-            [entity.key, entity.kind, entity.name, slug],
+        return int(
+            self.db.insert(
+                "entities",
+                {"key": entity.key, "kind": entity.kind, "name": entity.name, "slug": slug},
+            )
         )
-        return int(cursor.lastrowid or 0)
 
     def topics_of(self, story_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
         """Story id → slugs of its visible topics (merges followed), most mentioned first."""
@@ -92,7 +94,9 @@ class Entities:
         if not ids:
             return {}
         final = self._final()
-        hidden = {i for (i,) in self.db.execute("select id from entities where hidden = 1")}
+        hidden = {
+            i for (i,) in self.db.execute("select id from entities where hidden = 1").fetchall()
+        }
         slugs = dict(self.db.execute("select id, slug from entities").fetchall())
         marks = ",".join("?" * len(ids))
         found: dict[int, dict[str, int]] = {}

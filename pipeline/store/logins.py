@@ -3,7 +3,7 @@
 A guesser is slowed by what the desk remembers, not by scrypt alone. Counts live
 in the database, not in a process, so a restarted desk and every desk process
 serving the same database refuse the same guesser. Each change is one
-``BEGIN IMMEDIATE`` transaction: two processes counting the same key at once
+write transaction (``BEGIN IMMEDIATE`` on SQLite): two processes counting the same key at once
 both get counted.
 """
 
@@ -13,10 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
-
 from .convert import from_iso, to_iso
-from .locking import immediate
+from .db import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +39,7 @@ class Throttle:
 class Logins:
     """Failure counts and cool-downs keyed by ``name:…`` and ``address:…``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def locked_until(self, keys: Sequence[str], now: datetime) -> datetime | None:
@@ -62,7 +60,7 @@ class Logins:
         ``window + max_cooldown`` is forgotten.
         """
         started: datetime | None = None
-        with immediate(self.db):
+        with self.db.write():
             # Keys quiet for a window after their last cool-down are forgotten, strikes
             # too: the table stays small under a spray of names, and an editor who
             # mistyped last week starts with a short cool-down.
@@ -92,7 +90,7 @@ class Logins:
                     "locked_until) values (?, ?, ?, ?, ?) on conflict(key) do update set "
                     "failures = excluded.failures, window_start = excluded.window_start, "
                     "strikes = excluded.strikes, "
-                    "locked_until = coalesce(excluded.locked_until, locked_until)",
+                    "locked_until = coalesce(excluded.locked_until, login_failures.locked_until)",
                     [key, failures, to_iso(window_start), strikes, to_iso(locked_until)],
                 )
         return started
@@ -100,5 +98,5 @@ class Logins:
     def succeed(self, keys: Sequence[str]) -> None:
         """A successful login: forget every failure, cool-down and strike of ``keys``."""
         marks = ",".join("?" * len(keys))
-        with immediate(self.db):
+        with self.db.write():
             self.db.execute(f"delete from login_failures where key in ({marks})", list(keys))

@@ -6,19 +6,26 @@ digest needs forever: sources, articles (URL, title, feed summary,
 fingerprints, story), stories with their summaries and citations, decisions
 and digests. Only what is bulky and no longer used goes: the extracted page
 text of old articles and old rows of the fetch log.
+
+On PostgreSQL the size is the server's for this database, ``vacuum`` is
+PostgreSQL's (the space goes back to the table's free space, not to the file
+system, unless ``VACUUM FULL`` is run by hand), and a backup is ``pg_dump``'s
+custom format, checked by reading its table of contents back with ``pg_restore``.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
 import sqlite3
+import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from ..errors import StoreError
 from .convert import from_iso, to_iso
+from .db import Connection, PostgresConnection, SqliteConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +42,7 @@ class FetchTotals:
 class Maintenance:
     """Status totals, pruning and backups over one open database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def last_fetch_at(self) -> datetime | None:
@@ -72,17 +79,22 @@ class Maintenance:
     def counts(self) -> dict[str, int]:
         """Rows in the tables an operator asks about."""
         return {
-            table: int(self.db.execute(f"select count(*) from [{table}]").fetchone()[0])
+            table: int(self.db.execute(f'select count(*) from "{table}"').fetchone()[0])
             for table in ("sources", "articles", "stories", "digests", "fetches")
         }
 
     def path(self) -> Path | None:
-        """The database's file, or None for an in-memory one."""
+        """The database's file, or None for an in-memory or a PostgreSQL one."""
+        if not isinstance(self.db, SqliteConnection):
+            return None
         name = self.db.execute("pragma database_list").fetchone()[2]
         return Path(name) if name else None
 
     def size_bytes(self) -> int:
-        """The database's size in pages (the main file; the WAL comes and goes)."""
+        """The database's size: in pages on SQLite (the main file; the WAL comes and
+        goes), as the server counts it on PostgreSQL."""
+        if isinstance(self.db, PostgresConnection):
+            return int(self.db.execute("select pg_database_size(current_database())").fetchone()[0])
         pages = self.db.execute("pragma page_count").fetchone()[0]
         size = self.db.execute("pragma page_size").fetchone()[0]
         return int(pages) * int(size)
@@ -104,7 +116,11 @@ class Maintenance:
         return int(cursor.rowcount)
 
     def vacuum(self) -> None:
-        """Give freed pages back to the file system and fold the WAL into the file."""
+        """Give freed pages back to the file system and fold the WAL into the file
+        (on PostgreSQL: mark dead rows' space reusable and refresh the planner's statistics)."""
+        if isinstance(self.db, PostgresConnection):
+            self.db.execute("vacuum analyze")
+            return
         self.db.execute("vacuum")
         self.db.execute("pragma wal_checkpoint(truncate)")
 
@@ -115,7 +131,14 @@ class Maintenance:
         WAL mode writers carry on meanwhile, and the copy is the database as
         of that transaction's start. The copy is switched out of WAL mode so it
         is one self-contained file, then checked.
+
+        On PostgreSQL, ``pg_dump`` writes the copy (one repeatable-read snapshot,
+        so writers carry on too) and ``pg_restore --list`` checks it reads back.
         """
+        if isinstance(self.db, PostgresConnection):
+            _pg_dump(self.db.dsn, target)
+            return
+        assert isinstance(self.db, SqliteConnection)
         copy = sqlite3.connect(str(target), isolation_level=None)
         try:
             self.db.conn.backup(copy)
@@ -125,3 +148,23 @@ class Maintenance:
             copy.close()
         if result != "ok":
             raise StoreError(f"{target}: the copy fails its integrity check: {result}")
+
+
+def _pg_dump(dsn: str, target: Path) -> None:
+    """Dump the database at ``dsn`` to ``target`` with PostgreSQL's own tools."""
+    for tool in ("pg_dump", "pg_restore"):
+        if shutil.which(tool) is None:
+            raise StoreError(f"{tool} is not installed: a PostgreSQL backup needs its client tools")
+    dumped = subprocess.run(
+        ["pg_dump", "--format=custom", f"--file={target}", f"--dbname={dsn}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if dumped.returncode != 0:
+        raise StoreError(f"{target}: pg_dump failed: {dumped.stderr.strip()}")
+    listed = subprocess.run(
+        ["pg_restore", "--list", str(target)], capture_output=True, text=True, check=False
+    )
+    if listed.returncode != 0 or not re.search(r"TABLE DATA \S+ articles ", listed.stdout):
+        raise StoreError(f"{target}: the dump does not read back: {listed.stderr.strip()}")

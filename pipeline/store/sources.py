@@ -6,10 +6,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from ..models import Source
-from .convert import from_iso, insert_row, to_iso, update_row
+from .convert import from_iso, to_iso
+from .db import Connection
 
 
 def _to_source(row: dict[str, Any]) -> Source:
@@ -35,7 +34,7 @@ def _to_source(row: dict[str, Any]) -> Source:
 class Sources:
     """Feeds and their health; one row per feed declared in the sources file."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def sync(self, declared: list[Source]) -> dict[str, int]:
@@ -43,7 +42,7 @@ class Sources:
         disable those no longer listed. Health and a redirected feed URL are kept."""
         counts = {"added": 0, "updated": 0, "disabled": 0}
         with self.db.atomic():
-            existing = {r["declared_url"]: r for r in self.db.table("sources").rows}
+            existing = {r["declared_url"]: r for r in self.db.rows("sources")}
             for src in declared:
                 values = {
                     "name": src.name,
@@ -55,24 +54,24 @@ class Sources:
                 }
                 row = existing.pop(src.url, None)
                 if row is None:
-                    self.db.table("sources").insert(
-                        {**values, "declared_url": src.url, "feed_url": src.url}
+                    self.db.insert(
+                        "sources", {**values, "declared_url": src.url, "feed_url": src.url}
                     )
                     counts["added"] += 1
                 elif any(row[k] != v for k, v in values.items()):
-                    self.db.table("sources").update(row["id"], values)
+                    self.db.update("sources", row["id"], values)
                     counts["updated"] += 1
             for row in existing.values():
                 if row["enabled"]:
-                    self.db.table("sources").update(row["id"], {"enabled": 0})
+                    self.db.update("sources", row["id"], {"enabled": 0})
                     counts["disabled"] += 1
         return counts
 
     def all(self) -> list[Source]:
-        return [_to_source(r) for r in self.db.table("sources").rows_where(order_by="id")]
+        return [_to_source(r) for r in self.db.rows("sources", order_by="id")]
 
     def get(self, source_id: int) -> Source:
-        return _to_source(self.db.table("sources").get(source_id))
+        return _to_source(self.db.get("sources", source_id))
 
     def due(self, now: datetime, force: bool = False) -> list[Source]:
         """Enabled sources whose next fetch time has come (all enabled ones with ``force``)."""
@@ -81,15 +80,12 @@ class Sources:
         else:
             where = "enabled = 1 and (next_fetch_at is null or next_fetch_at <= ?)"
             args = [to_iso(now)]
-        return [
-            _to_source(r) for r in self.db.table("sources").rows_where(where, args, order_by="id")
-        ]
+        return [_to_source(r) for r in self.db.rows("sources", where, args, order_by="id")]
 
     def record_health(self, source: Source) -> None:
         """Store a source's health after a fetch (status, validators, failures, next time)."""
         assert source.id is not None
-        update_row(
-            self.db,
+        self.db.update(
             "sources",
             source.id,
             {
@@ -118,8 +114,7 @@ class Sources:
         error: str | None,
     ) -> None:
         """One row per fetch attempt, feed or page, for health reports and debugging."""
-        insert_row(
-            self.db,
+        self.db.insert(
             "fetches",
             {
                 "source_id": source_id,

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from ..models import Story, Summary
 from .convert import from_iso, to_iso
+from .db import POSTGRESQL, SQLITE, Connection, as_dicts
 
 
 def members_key(article_ids: Iterable[int]) -> str:
@@ -61,10 +60,20 @@ class StoryChoice:
 _RECORDS = """
 select s.*, count(a.id) as n_articles,
   count(distinct case when a.duplicate_of is null then a.source_id end) as n_outlets,
-  group_concat(a.id) as member_ids, json_extract(s.summary, '$.lead[0].text') as preview
+  {member_ids} as member_ids, {preview} as preview
 from stories s left join articles a on a.story_id = s.id
 where {where} group by s.id order by s.id
 """
+_RECORD_PARTS = {
+    SQLITE: {
+        "member_ids": "group_concat(a.id)",
+        "preview": "json_extract(s.summary, '$.lead[0].text')",
+    },
+    POSTGRESQL: {
+        "member_ids": "string_agg(a.id::text, ',')",
+        "preview": "s.summary::jsonb #>> '{lead,0,text}'",
+    },
+}
 
 
 def _to_record(row: Mapping[str, Any], full: bool) -> StoryRecord:
@@ -109,14 +118,14 @@ def _to_story(row: Mapping[str, Any], article_ids: tuple[int, ...]) -> Story:
 class Stories:
     """Stories and which articles belong to them."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
 
     def next_id(self) -> int:
         """The id a new story gets; ids only grow, so a story keeps its id across runs."""
         row = self.db.execute(
             "select max(m) from (select max(id) as m from stories "
-            "union all select max(story_id) from articles)"
+            "union all select max(story_id) from articles) as ids"
         ).fetchone()
         return int(row[0] or 0) + 1
 
@@ -135,9 +144,9 @@ class Stories:
                 ).fetchall()
             }
             for story_id in touched:
-                self.db.table("stories").insert({"id": story_id}, ignore=True)
+                self.db.insert("stories", {"id": story_id}, ignore=True)
             for article_id, story_id in assignments.items():
-                self.db.table("articles").update(article_id, {"story_id": story_id})
+                self.db.update("articles", article_id, {"story_id": story_id})
             self._refresh(touched | old)
 
     def _refresh(self, story_ids: set[int]) -> None:
@@ -155,7 +164,7 @@ class Stories:
                     [story_id],
                 )
             else:
-                self.db.table("stories").update(story_id, {"first_seen": first, "last_seen": last})
+                self.db.update("stories", story_id, {"first_seen": first, "last_seen": last})
 
     def drop_empty(self) -> None:
         """Delete stories left without articles, unless an editor touched them."""
@@ -180,8 +189,8 @@ class Stories:
 
     def since(self, when: datetime | None = None) -> list[Story]:
         """Stories whose last article is at or after ``since`` (all when None), newest first."""
-        where, args = ("last_seen >= ?", [to_iso(when)]) if when else ("1", [])
-        rows = list(self.db.table("stories").rows_where(where, args, order_by="last_seen desc, id"))
+        where, args = ("last_seen >= ?", [to_iso(when)]) if when else ("true", [])
+        rows = self.db.rows("stories", where, args, order_by="last_seen desc, id")
         members: dict[int, list[int]] = {}
         for article_id, story_id in self.db.execute(
             "select id, story_id from articles where story_id is not null "
@@ -236,7 +245,7 @@ class Stories:
         the edit is refreshed, for the desk's "new sources since your edit". The
         version moves on, so a form rendered before the change cannot overwrite it.
         """
-        row = self.db.table("stories").get(story_id)
+        row = self.db.get("stories", story_id)
         text = json.dumps(summary.as_dict(), ensure_ascii=False)
         values: dict[str, Any] = {
             "members_key": members_key,
@@ -258,7 +267,7 @@ class Stories:
         else:
             values["headline"] = summary.headline
             values["summary"] = text
-        self.db.table("stories").update(story_id, values)
+        self.db.update("stories", story_id, values)
 
     def joined_since_edit(self, story_id: int) -> int:
         """How many of the story's members were not in it when an editor wrote its text.
@@ -277,7 +286,8 @@ class Stories:
         """Store (score, explanation, included) per story, as ranked for one digest."""
         with self.db.atomic():
             for story_id, (value, explanation, included) in scores.items():
-                self.db.table("stories").update(
+                self.db.update(
+                    "stories",
                     story_id,
                     {"score": value, "score_explanation": explanation, "included": int(included)},
                 )
@@ -288,7 +298,7 @@ class Stories:
         ``section`` is the editor's when ``section_locked`` is true; the headline
         and summary are the editor's when the story was edited.
         """
-        row = self.db.table("stories").get(story_id)
+        row = self.db.get("stories", story_id)
         return {
             "headline": row["headline"] or "",
             "summary": Summary.from_dict(json.loads(row["summary"])) if row["summary"] else None,
@@ -314,7 +324,7 @@ class Stories:
         return [self.get(i) for i in ids]
 
     def get(self, story_id: int) -> Story:
-        row = self.db.table("stories").get(story_id)
+        row = self.db.get("stories", story_id)
         ids = tuple(
             int(r[0])
             for r in self.db.execute(
@@ -328,9 +338,8 @@ class Stories:
     def _records(
         self, where: str, args: Sequence[Any] = (), full: bool = False
     ) -> list[StoryRecord]:
-        cursor = self.db.execute(_RECORDS.format(where=where), list(args))
-        names = [d[0] for d in cursor.description]
-        return [_to_record(dict(zip(names, row, strict=True)), full) for row in cursor.fetchall()]
+        sql = _RECORDS.format(where=where, **_RECORD_PARTS[self.db.dialect])
+        return [_to_record(row, full) for row in as_dicts(self.db.execute(sql, list(args)))]
 
     def records_between(self, start: datetime, end: datetime) -> list[StoryRecord]:
         """The desk's view of the stories with an article published (or fetched) in [start, end),
