@@ -318,7 +318,7 @@ def over_orders(
     return mean, f"F1 {low:.3f}–{high:.3f} over orders"
 
 
-def evaluate(path: Path, baselines: bool, orders: int = 0) -> Scores:
+def evaluate(path: Path, baselines: bool, orders: int = 0, pipeline: bool = False) -> Scores:
     """Score ours (and the baselines) on one labelled file and print the table.
 
     Ours is also run without the time feature and without bridging (same
@@ -328,6 +328,8 @@ def evaluate(path: Path, baselines: bool, orders: int = 0) -> Scores:
     leans on the file's crawl order, is in plain view. Files of full texts
     also get the mean over ``orders`` (default 8) shuffled arrival orders (see
     ``shuffled``); with ``orders`` given, that mean is the score returned.
+    With ``pipeline``, the file is also served as feeds and scored through the
+    pipeline beside the file-order figure (see ``csv_through_pipeline``).
     """
     articles, gold = load(path)
     params = ClusterParams()
@@ -397,6 +399,8 @@ def evaluate(path: Path, baselines: bool, orders: int = 0) -> Scores:
         )
     CONSOLE.print(table)
     print(summary)  # plain, one line: what the quality gate reads
+    if pipeline:
+        csv_through_pipeline(path, results[0].scores.f1)
     return reported
 
 
@@ -604,10 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not path.exists():
             CONSOLE.print(f"[yellow]skipped {path}: not found[/yellow]")
             continue
-        ours_scores.append(evaluate(path, not args.no_baselines, args.orders))
-        if args.pipeline:
-            articles, gold = load(path)
-            csv_through_pipeline(path, score(ours(articles, ClusterParams()), gold).f1)
+        ours_scores.append(evaluate(path, not args.no_baselines, args.orders, args.pipeline))
     if not args.data:
         if DEMO.exists():
             demo_corpus()

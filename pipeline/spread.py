@@ -19,7 +19,7 @@ nothing else to keep. Until the stream has shown a few dozen stories,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 
 class StorySpread:
@@ -31,10 +31,10 @@ class StorySpread:
         self._vocab: dict[int, set[str]] = {}
         self.counts: dict[str, int] = {}
 
-    def add(self, story_id: int, terms: Iterable[str]) -> None:
+    def add(self, story_id: int, terms: Set[str]) -> None:
         """Count the terms a new member brings to its story (each once per story)."""
         vocab = self._vocab.setdefault(story_id, set())
-        fresh = set(terms) - vocab
+        fresh = terms - vocab
         vocab |= fresh
         counts = self.counts
         for term in fresh:

@@ -53,9 +53,9 @@ def lab_story(i: int, topic: str) -> Article:
 
 def test_counts_each_term_once_per_story_and_forgets_closed_and_merged_stories() -> None:
     spread = StorySpread(share=0.3, mass=0.0)
-    spread.add(1, ["anthropic", "claude"])
-    spread.add(1, ["anthropic", "sonnet"])  # a second member repeats the lab: still one story
-    spread.add(2, ["anthropic", "haiku"])
+    spread.add(1, {"anthropic", "claude"})
+    spread.add(1, {"anthropic", "sonnet"})  # a second member repeats the lab: still one story
+    spread.add(2, {"anthropic", "haiku"})
     assert spread.counts == {"anthropic": 2, "claude": 1, "sonnet": 1, "haiku": 1}
     spread.merge(1, 2)
     assert spread.counts == {"anthropic": 1, "claude": 1, "sonnet": 1, "haiku": 1}
@@ -68,7 +68,7 @@ def test_damping_starts_at_nothing_and_acts_on_full_texts_only() -> None:
     spread = StorySpread(share=0.5, mass=10.0)
     assert spread.damping(1.0) == 0.0  # a cold start: the prior rules
     for story_id in range(10):
-        spread.add(story_id, ["openai"])
+        spread.add(story_id, {"openai"})
     # 20 stories (10 real, 10 pseudo) × 0.5 share: a term in 10 of them weighs half.
     assert spread.damping(1.0) * 10**2 == 1.0
     assert spread.damping(0.0) == 0.0  # a bare headline keeps its prior
