@@ -15,7 +15,10 @@ the evidence that placed the article and not a second opinion:
   which move every story alike, are left out);
 - the primary-source links another member cites too share ``link_bonus``.
 
-The rest is the story as it stands, not as it was when the article arrived:
+Terms weigh as the last clustering run weighed them: their prior lowered by
+the share of the open stories naming them (``pipeline.spread``, read from the
+snapshot each run stores), so what every story of the week names shows as
+little evidence as it was. The rest is the story as it stands, not as it was when the article arrived:
 what an editor judges is whether the article belongs with the others now.
 Near-duplicate copies never move a story's centroid, so they are left out of
 "the rest"; a copy itself is explained against the other members, its original
@@ -27,13 +30,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from . import text
 from .cluster import ClusterParams
 from .cluster_index import Features, StoryIndex, Vector
 from .models import Article, Placement, SharedFeature
+from .spread import StorySpread
 
 _DIGIT = re.compile(r"\d")  # a key opening with one is a figure: "405", "3.5_%", "405b"
 _BARE_NUMBER = re.compile(r"\d[\d.,]*")
@@ -41,17 +45,24 @@ _TINY = 1e-9  # what subtracting a member back out of a sum leaves of a term it 
 
 
 def explain(
-    articles: Sequence[Article], params: ClusterParams | None = None, top: int = 5
+    articles: Sequence[Article],
+    params: ClusterParams | None = None,
+    top: int = 5,
+    spread: StorySpread | None = None,
 ) -> dict[int, Placement]:
     """Each member's similarity to the rest of its story and its ``top`` shared features.
 
     Keyed by article id. A story of one article has nothing to share: the
-    result is empty.
+    result is empty. ``spread`` is what the open stories all name, as the last
+    clustering run left it (``weighing``): without it, terms weigh their prior
+    alone, and a lab every story names could pass for evidence.
     """
     if len(articles) < 2:
         return {}
     params = params or ClusterParams()
     index = StoryIndex(params)
+    if spread is not None:
+        index.spread = spread
     features = {a.id: index.features(a) for a in articles}
     total = _sum([features[a.id] for a in articles if a.duplicate_of is None])
     named = {key for f in features.values() for key in f.entities}
@@ -72,6 +83,12 @@ def explain(
         article_id: Placement(article_id, similarity, _shown(found, spelled)[:top])
         for article_id, (similarity, found) in ranked.items()
     }
+
+
+def weighing(snapshot: tuple[Mapping[str, int], int], params: ClusterParams) -> StorySpread:
+    """The spread an explanation weighs terms by, from the stored snapshot (``store.spread.load``)."""
+    counts, open_stories = snapshot
+    return StorySpread.restored(counts, open_stories, params.spread_share, params.spread_mass)
 
 
 def _ranked(

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .cluster import ClusterParams
-from .explain import explain
+from .explain import explain, weighing
 from .models import Article, Placement, Story, Summary
 from .store import Store
 from .store.convert import to_iso
@@ -108,8 +108,10 @@ def stories(
         for s in found
     ]
     views = [v for v in views if v.articles and v.outlets >= min_sources]
+    params = params or ClusterParams()
+    spread = weighing(store.spread.load(), params)
     for i, view in enumerate(views):  # 1-1.5 ms an article: a busy day of 5,000 takes seconds
-        views[i] = replace(view, placements=explain(view.articles, params))
+        views[i] = replace(view, placements=explain(view.articles, params, spread=spread))
         if progress:
             progress(i + 1, len(views))
     views.sort(

@@ -19,7 +19,7 @@ nothing else to keep. Until the stream has shown a few dozen stories,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping, Set
 
 
 class StorySpread:
@@ -29,7 +29,23 @@ class StorySpread:
         self._share = share
         self._mass = mass
         self._vocab: dict[int, set[str]] = {}
+        self._restored = 0  # open stories of a snapshot, which has no vocabularies
         self.counts: dict[str, int] = {}
+
+    @classmethod
+    def restored(
+        cls, counts: Mapping[str, int], open_stories: int, share: float, mass: float
+    ) -> StorySpread:
+        """A spread as a snapshot (``heavy``) left it: for weighing terms, not for counting on."""
+        spread = cls(share, mass)
+        spread.counts = dict(counts)
+        spread._restored = open_stories
+        return spread
+
+    @property
+    def open_stories(self) -> int:
+        """How many open stories the counts are over."""
+        return len(self._vocab) or self._restored
 
     def add(self, story_id: int, terms: Set[str]) -> None:
         """Count the terms a new member brings to its story (each once per story)."""
@@ -70,10 +86,23 @@ class StorySpread:
         of one event are worded so differently that they open many small
         stories, so among headlines a story count says little.
         """
-        if not longness or not self._vocab:
+        if not longness or not self.open_stories:
             return 0.0
-        stories = (len(self._vocab) + self._mass) * self._share
+        stories = (self.open_stories + self._mass) * self._share
         return longness / (stories * stories)
+
+    def heavy(self, least_effect: float = 0.01) -> dict[str, int]:
+        """The counts of the terms whose weight a full text lowers by ``least_effect`` or more.
+
+        What a snapshot keeps: a term on a tenth of the half-weight share or
+        fewer moves no weight by even 1 %, and that is nearly every term, so
+        the snapshot holds the few the week's stories all name.
+        """
+        damping = self.damping(1.0)
+        if not damping:
+            return {}
+        floor = least_effect / (1.0 - least_effect) / damping  # 1/(1+k n²) ≤ 1 - effect
+        return {term: n for term, n in self.counts.items() if n * n >= floor}
 
     def __len__(self) -> int:
         return len(self._vocab)

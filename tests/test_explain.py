@@ -20,7 +20,7 @@ from pipeline import run
 from pipeline.cli import cli
 from pipeline.cluster import ClusterParams
 from pipeline.config import Settings
-from pipeline.explain import explain
+from pipeline.explain import explain, weighing
 from pipeline.models import Article, Entry, ExtractedPage, Source
 from pipeline.store import Store
 
@@ -135,6 +135,24 @@ def test_a_copy_does_not_count_as_confirmation():
     # the copy itself is explained against every other member, its original among them
     assert with_copy[3].similarity > with_copy[1].similarity
     assert "Wren-7B" in with_copy[3].joined_on
+
+
+def test_a_name_every_open_story_carries_weighs_as_little_as_the_clusterer_weighs_it(db):
+    """Where most of the week's stories name the lab, the model and its figure tell more."""
+    path, ids = db
+    members = _members(path, ids, "ledger", "signal")
+    params = ClusterParams()
+    alone = explain(members, params, top=100)
+    lab_everywhere = weighing(({"corvid": 60, "corvid_lab": 60, "lab": 60}, 80), params)
+    weighed = explain(members, params, top=100, spread=lab_everywhere)
+    for article_id, placement in weighed.items():
+        before = {f.feature: f.weight for f in alone[article_id].shared}
+        after = {f.feature: f.weight for f in placement.shared}
+        assert after.get("Corvid Labs", 0.0) < 0.5 * before["Corvid Labs"]
+        assert after["Wren-7B"] > before["Wren-7B"]  # a larger part of a unit vector
+        assert placement.shared[0].feature != "Corvid Labs"
+    # before the first clustering run there is no snapshot: the prior rules
+    assert explain(members, params, spread=weighing(({}, 0), params)) == explain(members, params)
 
 
 def test_stories_json_and_listing_show_what_joined_each_member(db):

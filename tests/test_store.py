@@ -298,3 +298,15 @@ def test_login_failures_count_and_lock_on_both_backends(any_store):
     assert any_store.logins.locked_until(["name:bob"], T0) == until
     any_store.logins.succeed(keys)
     assert any_store.logins.locked_until(keys, T0) is None
+
+
+def test_term_spread_snapshot_replaces_the_last_one(any_store):
+    """Each clustering run leaves what the open stories all name; the next run's replaces it."""
+    store = any_store
+    assert store.spread.load() == ({}, 0)  # before the first run: priors alone
+    store.spread.save({"openai": 40, "model": 90}, 120, T0)
+    assert store.spread.load() == ({"model": 90, "openai": 40}, 120)
+    store.spread.save({"anthropic": 12}, 30, T0 + timedelta(minutes=15))
+    assert store.spread.load() == ({"anthropic": 12}, 30)
+    store.spread.save({}, 0, T0 + timedelta(minutes=30))  # an empty window weighs nothing down
+    assert store.spread.load() == ({}, 0)

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..explain import explain
+from ..explain import explain, weighing
 from ..models import Article, Placement, Summary
 from ..rank import SECTIONS
 from ..store import Store
@@ -235,7 +235,10 @@ def _story_page(d: Desk, story_id: int, explained: bool = False) -> dict[str, An
         )
         nearby = [c for c in nearby if c.id != story_id]
     day = d.day_of(record.last_seen) if record.last_seen else None
-    placements = explain(members, d.cluster_params) if explained else {}
+    placements = {}
+    if explained:
+        spread = weighing(store.spread.load(), d.cluster_params)
+        placements = explain(members, d.cluster_params, spread=spread)
     return {
         "record": record,
         "articles": members,

@@ -28,6 +28,7 @@ from .editorial import Editorial
 from .entities import Entities
 from .logins import Logins
 from .sources import Sources
+from .spread import TermSpread
 from .stories import Stories
 
 __all__ = ["Store"]
@@ -48,6 +49,7 @@ class Store:
         self.entities = Entities(db, self.decisions)
         self.editorial = Editorial(db, self.stories, self.decisions)
         self.logins = Logins(db)
+        self.spread = TermSpread(db)
 
     @classmethod
     def open(cls, target: str | Path) -> Store:

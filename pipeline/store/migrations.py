@@ -262,6 +262,21 @@ def m005_living_stories(db: Database) -> None:
     db.table("story_entities").create_index(["entity_id"])
 
 
+@migrations()
+def m006_term_spread(db: Database) -> None:
+    """What the clustering window's stories all name, for explanations outside the clusterer.
+
+    ``term_spread`` holds, as of the last clustering run, each term carried by
+    enough of the open stories to weigh measurably less than its prior (see
+    ``pipeline.spread``), and ``spread_state`` how many stories were open; a
+    few hundred rows at most, replaced by each run.
+    """
+    db.table("term_spread").create({"term": str, "stories": int}, pk="term", not_null={"stories"})
+    db.table("spread_state").create(
+        {"id": int, "open_stories": int, "saved_at": str}, pk="id", not_null={"open_stories"}
+    )
+
+
 # -- PostgreSQL ----------------------------------------------------------------------
 #
 # The same schema for PostgreSQL, one SQL script per SQLite migration and under the
@@ -373,6 +388,11 @@ create unique index idx_entities_slug on entities (slug);
 create table story_entities (story_id bigint, entity_id bigint references entities (id),
   mentions bigint, primary key (story_id, entity_id));
 create index idx_story_entities_entity_id on story_entities (entity_id);
+""",
+    "m006_term_spread": f"""
+create table term_spread (term text primary key, stories bigint not null);
+create table spread_state (id bigint primary key, open_stories bigint not null,
+  saved_at {_TIME});
 """,
 }
 
