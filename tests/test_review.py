@@ -2,8 +2,9 @@
 
 A small real store (six articles from six outlets: one three-outlet story and
 three single ones) is built once through the pipeline on each backend (an
-SQLite file, a PostgreSQL database) and copied for each test. Every action is exercised through the app and checked in the database
-(status, text, members, audit row, constraints), and so is every refusal: no
+SQLite file, a PostgreSQL database) and copied for each test. Every action is
+exercised through the app and checked in the database (status, text, members,
+audit row, constraints), and so is every refusal: no
 session, a wrong or missing CSRF token, another site's Origin, a stale
 version, a citation number that names no source. Store-level tests then show
 that re-clustering and ``run.build_day`` respect what the editors decided.
