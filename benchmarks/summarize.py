@@ -31,6 +31,13 @@ Its last line is ``nugget recall <ours> lead3 <x> centroid <y>``.
 
     python benchmarks/summarize.py [--data FILE] [--limit N] [--show]
     python benchmarks/summarize.py --facts [--data FILE] [--show]
+    python benchmarks/summarize.py --crowd 50 500 5000
+
+With ``--crowd N …``, the cost of summarizing one enormous story: the demo
+corpus's largest story told again by N outlets (each member a copy of one of
+its articles under another outlet's name, as a viral event or a feed of
+look-alike pages makes), timed cold with its peak memory; the summary reads
+``SummaryParams.max_sources`` of them, so the time should stay nearly flat.
 """
 
 from __future__ import annotations
@@ -43,8 +50,10 @@ import re
 import statistics
 import sys
 import time
+import tracemalloc
 from collections import defaultdict
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -64,7 +73,13 @@ from nuggets import FACTS, Fact, all_facts, recall, stated  # noqa: E402
 
 from pipeline.models import Article, Summary  # noqa: E402
 from pipeline.sentences import content_terms, reject_reason, split_sentences  # noqa: E402
-from pipeline.summarize import source_texts, summarize, verify_citations  # noqa: E402
+from pipeline.summarize import (  # noqa: E402
+    SummaryParams,
+    source_texts,
+    sources_read,
+    summarize,
+    verify_citations,
+)
 
 CORPUS = ROOT / "pipeline" / "demo" / "corpus"
 ECBPLUS = ROOT / ".." / "shared" / "data" / "ecbplus_dev.csv"
@@ -369,6 +384,45 @@ def _show(console: Console, key: str, summary: Summary, facts: tuple[Fact, ...],
     console.print(f"  missed: {', '.join(missed) or '-'}", markup=False, style="dim")
 
 
+def crowd_run(sizes: list[int]) -> None:
+    """Time and peak memory of one story told by each of ``sizes`` outlets."""
+    stories = load_demo(CORPUS)
+    told = max(stories.values(), key=len)
+    summarize(told)  # load wordfreq's tables before timing
+    table = Table(title=f"One story of {len(told)} articles, told again by N outlets")
+    for column in ("members", "sources", "read", "sentences", "seconds", "peak MB"):
+        table.add_column(column, justify="right")
+    limit = SummaryParams().max_sources
+    for size in sizes:
+        members = [
+            replace(
+                told[i % len(told)],
+                id=i + 1,
+                source_id=i + 1,
+                outlet=f"Outlet {i + 1}",
+                duplicate_of=None,
+                published_at=datetime(2024, 12, 18, tzinfo=UTC) + timedelta(minutes=i),
+            )
+            for i in range(size)
+        ]
+        tracemalloc.start()
+        start = time.perf_counter()
+        summary = summarize(members)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        read = sources_read(members, summary.sources, limit)
+        table.add_row(
+            str(size),
+            str(len(summary.sources)),
+            str(len(read)),
+            str(len(summary.sentences)),
+            f"{seconds:.2f}",
+            f"{peak / 1e6:.0f}",
+        )
+    Console().print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, help="CSV corpus (ID, TITLE, STORY, TEXT, ...)")
@@ -380,7 +434,13 @@ def main() -> None:
         help="nugget recall against benchmarks/facts/, with baselines",
     )
     parser.add_argument("--facts-dir", type=Path, default=FACTS, help="where the facts files are")
+    parser.add_argument(
+        "--crowd", type=int, nargs="+", metavar="N", help="time one story told by N outlets"
+    )
     args = parser.parse_args()
+    if args.crowd:
+        crowd_run(args.crowd)
+        return
     if args.facts:
         facts_run(args.data or AI_NEWS, args.facts_dir, args.show)
         return
