@@ -262,6 +262,18 @@ def m005_living_stories(db: Database) -> None:
     db.table("story_entities").create_index(["entity_id"])
 
 
+@migrations()
+def m006_clustering_epoch(db: Database) -> None:
+    """One counter moved by every write that changes what the clustering index holds.
+
+    The clustering consumer keeps its story index between runs; it reads this
+    number at the start of a run and rebuilds the index only when someone else
+    (an editor's merge or split, a rebuild, another clusterer, a prune) moved it
+    since its own last write: one row read instead of the whole window re-seeded.
+    """
+    db.table("clustering").insert({"id": 1, "epoch": 0}, pk="id", not_null={"epoch"})
+
+
 # -- PostgreSQL ----------------------------------------------------------------------
 #
 # The same schema for PostgreSQL, one SQL script per SQLite migration and under the
@@ -373,6 +385,10 @@ create unique index idx_entities_slug on entities (slug);
 create table story_entities (story_id bigint, entity_id bigint references entities (id),
   mentions bigint, primary key (story_id, entity_id));
 create index idx_story_entities_entity_id on story_entities (entity_id);
+""",
+    "m006_clustering_epoch": """
+create table clustering (id bigint primary key, epoch bigint not null);
+insert into clustering (id, epoch) values (1, 0);
 """,
 }
 
