@@ -96,15 +96,18 @@ class _Story:
 
 
 class FeatureCache:
-    """Articles' features kept from one clustering run to the next in a long-lived process.
+    """Articles' features kept from one seeding of the index to the next.
 
-    Every run seeds the index with the articles of the whole time window
-    (hours of them) and computing an article's features is most of the cost
-    of placing it (about 2 ms for a full text), so the daemon keeps them.
-    An entry is keyed by the article's id and a hash of everything the
-    features read, so an article whose text changed is computed afresh.
-    Entries live one run past their last use: what the window no longer holds
-    is dropped, so the cache never outgrows two runs' worth of articles.
+    Computing an article's features is most of the cost of placing it (about
+    2 ms for a full text), and an index seeded with the window's articles
+    (hours of them) would compute them all again; a ``KeptIndex``
+    (``pipeline.cluster_keep``) seeds only at start and when the store changed
+    under it, and this cache makes that seeding cheap too.
+    An entry is keyed by the article's id and checked against a hash of
+    everything the features read, so an article whose text changed is
+    computed afresh. Entries live one seeding past their last use, and
+    ``forget`` drops those of stories gone for good, so the cache never
+    outgrows the articles a seeding can reach.
     An article keeps the features it was first given, weighed against the
     stories open then (see ``pipeline.spread``), as in one pass over the stream.
     """
@@ -118,7 +121,7 @@ class FeatureCache:
         self.misses = 0
 
     def start_run(self, params: ClusterParams) -> None:
-        """Begin a run: entries unused since the one before are dropped; new params drop all."""
+        """Begin a seeding: entries unused since the one before are dropped; new params drop all."""
         if params != self._params:
             self._current.clear()
             self._params = params

@@ -45,7 +45,8 @@ from typing import Any, TypeVar
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
-from . import cluster, run
+from . import run
+from .cluster_keep import KeptIndex
 from .config import Settings
 from .errors import ConfigError
 from .fetch import Fetcher
@@ -66,13 +67,13 @@ _RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 class WorkerContext:
     """What one worker process shares between its concurrent tasks: the settings, one
     HTTP client, a pool of store connections (one per task in flight) and the
-    clustering feature cache (kept between runs, as the daemon keeps it)."""
+    clustering index (kept between runs, as the daemon keeps it; see ``pipeline.cluster_keep``)."""
 
     settings: Settings
     fetcher: Fetcher
     stores: queue.SimpleQueue[Store]
     extractor: ThreadPoolExecutor
-    features: cluster.FeatureCache = field(default_factory=cluster.FeatureCache)
+    kept: KeptIndex = field(default_factory=KeptIndex)
 
     @contextlib.contextmanager
     def store(self) -> Iterator[Store]:
@@ -159,7 +160,7 @@ async def extract_article(context: procrastinate.JobContext, article_id: int) ->
 async def update_stories(context: procrastinate.JobContext) -> None:
     worker = _worker(context)
     with worker.store() as store:
-        report = await asyncio.to_thread(run.process_new, store, worker.settings, worker.features)
+        report = await asyncio.to_thread(run.process_new, store, worker.settings, worker.kept)
         stale = store.stories.needing_summary()
     LOGGER.info("clustered", extra={"articles": report.processed, "stale": len(stale)})
     for story, key in stale:

@@ -9,9 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pipeline import run
 from pipeline.cluster import ClusterParams, FeatureCache, assign
 from pipeline.cluster_keep import KeptIndex
-from pipeline.models import Article, Constraints
+from pipeline.config import Settings
+from pipeline.models import Article, Constraints, Entry, ExtractedPage, Source
+from pipeline.store import Store
+from tests.test_cluster import KESTREL, T0, TERN
 
 PARAMS = ClusterParams()
 START = datetime(2025, 3, 3, tzinfo=UTC)
@@ -109,16 +113,15 @@ def reseeded(batches: list[list[Article]], constraints: Constraints) -> dict[int
 
 def kept(batches: list[list[Article]], constraints: Constraints) -> tuple[dict[int, int], int]:
     """The consumer's runs: one index kept from run to run; also how often it was seeded."""
-    stored, index, out, epoch = Stored(), KeptIndex(), {}, 0
-    for batch in batches:
+    stored, index, out = Stored(), KeptIndex(), {}
+    for epoch, batch in enumerate(batches):
 
         def load(batch: Sequence[Article] = batch) -> tuple[list[Article], Constraints]:
             return stored.recent(batch), constraints
 
         got = index.assign(batch, epoch, stored.next_id(), PARAMS, load)
         stored.keep(batch, got)
-        epoch += 1  # the store's write
-        index.stored(epoch)
+        index.stored(epoch + 1)  # the store's write moved the epoch on by one
         out.update(got)
     return out, index.seedings
 
@@ -159,3 +162,93 @@ def test_an_article_later_than_the_window_makes_the_index_seed_afresh() -> None:
     got, seedings = kept(batches, Constraints())
     assert got == expected
     assert seedings == 2
+
+
+# -- the consumer over a real store --------------------------------------------------------
+
+OUTLETS = ["Frontier Signal", "Meridian Wire", "PaperStream", "Guardrail", "Lab Notes"]
+
+
+class Desk:
+    """A store with outlets, articles added as extracted pages, and a consumer's kept index."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.settings = Settings()
+        self.kept = KeptIndex()
+        store.sources.sync(
+            [Source(o, f"https://{o.split()[0].lower()}.example/f") for o in OUTLETS]
+        )
+        self.source_ids = [s.id or 0 for s in store.sources.all()]
+        self.added = 0
+
+    def add(self, text: tuple[str, str], hours: float) -> int:
+        """One extracted article at ``hours`` after T0, from the next outlet in turn."""
+        self.added += 1
+        at = T0 + timedelta(hours=hours)
+        url = f"https://outlet{self.added}.example/{self.added}"
+        entry = Entry(url=url, guid=url, title=text[0], published_at=at)
+        source = self.source_ids[self.added % len(self.source_ids)]
+        (article_id,) = self.store.articles.insert_entries(source, [(entry, url)], at)
+        self.store.articles.set_extracted(article_id, ExtractedPage(text=text[1]), None, at)
+        return article_id
+
+    def cluster(self) -> None:
+        run.process_new(self.store, self.settings, self.kept)
+
+    def story(self, article_id: int) -> int:
+        story_id = self.store.articles.get_many([article_id])[0].story_id
+        assert story_id is not None
+        return story_id
+
+    def version(self, story_id: int) -> int:
+        record = self.store.stories.record(story_id)
+        assert record is not None
+        return record.version
+
+
+def test_the_consumer_seeds_once_and_again_after_an_editors_split_and_merge(
+    any_store: Store,
+) -> None:
+    """A copy joins its original's story: after an editor moved the original, the story the
+    editor chose, which only an index seeded again from the store knows."""
+    desk = Desk(any_store)
+    first, second, third = (desk.add(text, hours=i) for i, text in enumerate(KESTREL))
+    desk.cluster()
+    story = desk.story(first)
+    assert desk.story(second) == desk.story(third) == story
+    desk.add(TERN[0], hours=4)
+    desk.cluster()
+    assert desk.kept.seedings == 1  # nothing changed under it: kept
+
+    split = desk.store.editorial.move(
+        "Ines", story, desk.version(story), [second, third], None, None, T0
+    )
+    copy = desk.add(KESTREL[2], hours=5)  # the same text as `third`: a duplicate of it
+    desk.cluster()
+    assert desk.kept.seedings == 2
+    assert desk.store.articles.get_many([copy])[0].duplicate_of == third
+    assert desk.story(copy) == split  # where the editor put `third`, not where it was
+
+    desk.store.editorial.merge("Ines", story, desk.version(story), split, desk.version(split), T0)
+    again = desk.add(KESTREL[1], hours=6)  # a copy of `second`, merged back into `story`
+    desk.cluster()
+    assert desk.kept.seedings == 3
+    assert desk.story(again) == story
+    desk.add(TERN[1], hours=7)
+    desk.cluster()
+    assert desk.kept.seedings == 3
+
+
+def test_another_clusterer_writing_between_runs_makes_the_consumer_seed_afresh(
+    any_store: Store,
+) -> None:
+    desk = Desk(any_store)
+    desk.add(KESTREL[0], hours=0)
+    desk.cluster()
+    other = desk.add(TERN[0], hours=1)
+    run.process_new(desk.store, desk.settings)  # another process, without a kept index
+    copy = desk.add(TERN[0], hours=2)
+    desk.cluster()
+    assert desk.kept.seedings == 2
+    assert desk.story(copy) == desk.story(other)  # a story only the store told it about
