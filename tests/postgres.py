@@ -112,6 +112,16 @@ class PostgresServer:
             conn.execute(f"create database {name}".encode())
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
+    def copy_database(self, url: str) -> str:
+        """A new database made from the one at ``url`` (which nobody may be connected to)."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        template = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"create database {name} template {template}".encode())
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def stop(self) -> None:
         try:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")

@@ -27,8 +27,10 @@ from pipeline.config import Settings
 from pipeline.models import Entry, ExtractedPage, Source
 from pipeline.review import add_editor, create_app, verify_password
 from pipeline.store import Store
+from pipeline.store.db import is_postgres
 from pipeline.store.decisions import CANNOT_LINK, MUST_LINK
 from pipeline.store.editorial import EditConflict
+from tests.conftest import BACKENDS
 from tests.test_stages import TEXTS
 
 pytestmark = pytest.mark.anyio
@@ -63,8 +65,8 @@ ARTICLES = {
 }
 
 
-def _build(path: Path) -> dict[str, int]:
-    store = Store.open(path)
+def _build(target: str) -> dict[str, int]:
+    store = Store.open(target)
     store.sources.sync(
         [Source(name=name, url=f"http://127.0.0.1/{name}.xml", weight=0.6) for name in ARTICLES]
     )
@@ -84,15 +86,22 @@ def _build(path: Path) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> tuple[Path, dict[str, int]]:
-    path = tmp_path_factory.mktemp("review") / "desk.db"
-    return path, _build(path)
+@pytest.fixture(scope="module", params=BACKENDS)
+def template(request, tmp_path_factory) -> tuple[str, dict[str, int]]:
+    """The desk's database, built once per backend: an SQLite file or a PostgreSQL database."""
+    if request.param == "sqlite":
+        target = str(tmp_path_factory.mktemp("review") / "desk.db")
+    else:
+        target = request.getfixturevalue("postgres_server").new_database()
+    return target, _build(target)
 
 
 @pytest.fixture
-def db(template, tmp_path) -> Path:
-    return Path(shutil.copy(template[0], tmp_path / "desk.db"))
+def db(request, template, tmp_path) -> str:
+    """A copy of the desk's database for one test, on the template's backend."""
+    if is_postgres(template[0]):
+        return str(request.getfixturevalue("postgres_server").copy_database(template[0]))
+    return str(shutil.copy(template[0], tmp_path / "desk.db"))
 
 
 @pytest.fixture
