@@ -31,10 +31,17 @@ from typing import Any
 
 import httpx
 
-from .models import Article, Summary, SummarySentence
+from .models import Article, Citation, Summary, SummarySentence
 from .sections import label_points
 from .sentences import reject_reason, split_sentences
-from .summarize import SummaryParams, rank_facts, source_texts, summarize, verify_citations
+from .summarize import (
+    SummaryParams,
+    rank_facts,
+    source_texts,
+    sources_read,
+    summarize,
+    verify_citations,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -96,10 +103,12 @@ def summarize_llm(
     """A model-written summary whose every sentence is cited and supported, else the extractive one."""
     summary_params = summary_params or SummaryParams()
     extractive = summarize(members, summary_params)
-    texts = source_texts(members, extractive.sources)
+    read = sources_read(members, extractive.sources, summary_params.max_sources)
+    texts = source_texts(members, read)
     try:
         facts = [fact for fact, _ in rank_facts(members, summary_params, params.max_facts)]
-        content = _complete(_messages(extractive, facts, texts, params), params, client)
+        prompt = _messages(extractive.headline, facts, read, texts, params)
+        content = _complete(prompt, params, client)
         lead, points = _parse(content)
     except (httpx.HTTPError, ValueError) as error:
         reason = f"LLM answer unusable: {error}"
@@ -116,20 +125,19 @@ def summarize_llm(
 
 
 def _messages(
-    summary: Summary,
+    headline: str,
     facts: Sequence[SummarySentence],
+    sources: Sequence[Citation],
     texts: dict[int, str],
     params: LLMParams,
 ) -> list[dict[str, str]]:
+    """The prompt: the story, its ranked facts and the text of each source read."""
     ranked = "\n".join(f"{i}. {fact.render()}" for i, fact in enumerate(facts, start=1))
-    sources = "\n\n".join(
+    told = "\n\n".join(
         f"[{c.number}] {c.outlet}: {c.title}\n{texts[c.number][: params.max_source_chars]}"
-        for c in summary.sources
+        for c in sources
     )
-    user = (
-        f"Story: {summary.headline}\n\nKey facts, most shared first:\n{ranked}"
-        f"\n\nSources:\n\n{sources}"
-    )
+    user = f"Story: {headline}\n\nKey facts, most shared first:\n{ranked}\n\nSources:\n\n{told}"
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -57,6 +57,8 @@ class SummaryParams:
     merge_support: float = 0.85  # single-sentence support another source needs to be cited too
     support_threshold: float = 0.6  # support a cited source needs to pass verification
     sentences_per_article: int = 40
+    max_sources: int = 30
+    """Sources a summary reads (see ``sources_read``); the source list still names them all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +85,17 @@ class _Candidate:
 
 def number_sources(members: Sequence[Article]) -> tuple[Citation, ...]:
     """The story's numbered sources: one per distinct outlet, by first publication."""
+    by_id = {a.id: a for a in members}
     groups: dict[str, list[Article]] = {}
     for article in sorted(members, key=lambda a: a.time_order):
-        groups.setdefault(_outlet_key(_root(article, members)), []).append(article)
+        groups.setdefault(_outlet_key(_root(article, by_id)), []).append(article)
     citations = []
     for number, articles in enumerate(groups.values(), start=1):
         main = next((a for a in articles if a.duplicate_of is None), articles[0])
         citations.append(
             Citation(
                 number=number,
-                outlet=_root(main, members).outlet,
+                outlet=_root(main, by_id).outlet,
                 title=clean_headline(main.title, main.outlet),
                 url=main.url,
                 published_at=main.when,
@@ -100,6 +103,26 @@ def number_sources(members: Sequence[Article]) -> tuple[Citation, ...]:
             )
         )
     return tuple(citations)
+
+
+def sources_read(
+    members: Sequence[Article], sources: Sequence[Citation], limit: int
+) -> tuple[Citation, ...]:
+    """The sources a summary reads: the ``limit`` weightiest outlets, first reports first.
+
+    A summary states a handful of facts, and thirty outlets agree on them as
+    well as three thousand do; reading every source of an enormous story (a
+    viral event, or a feed that publishes look-alike pages) would cost time
+    and memory in proportion to it for the same seven sentences. What is not
+    read is still listed and counted among the story's sources.
+    """
+    if len(sources) <= limit:
+        return tuple(sources)
+    weight = {a.id: a.source_weight for a in members}
+    best = sorted(
+        sources, key=lambda c: (-max(weight.get(i, 0.0) for i in c.article_ids), c.number)
+    )[:limit]
+    return tuple(sorted(best, key=lambda c: c.number))
 
 
 def source_texts(members: Sequence[Article], sources: Sequence[Citation]) -> dict[int, str]:
@@ -119,11 +142,13 @@ def summarize(members: Sequence[Article], params: SummaryParams | None = None) -
     """Headline, lead and key points of a story, every sentence cited."""
     params = params or SummaryParams()
     sources = number_sources(members)
-    texts = source_texts(members, sources)
+    read = sources_read(members, sources, params.max_sources)
+    texts = source_texts(members, read)
     content = story_content(texts)
-    strays = {i for c in sources if c.number in content.strays for i in c.article_ids}
-    headline = choose_headline(members, content, strays)
-    ranked = _ranked(members, sources, content, params, headline)
+    strays = {i for c in read if c.number in content.strays for i in c.article_ids}
+    readable = {i for c in read for i in c.article_ids}
+    headline = choose_headline([a for a in members if a.id in readable], content, strays)
+    ranked = _ranked(members, read, content, params, headline)
     if not ranked:
         return Summary(headline, (), (), sources)
     single = len(sources) == 1
@@ -153,10 +178,10 @@ def rank_facts(
     so a model writes from the facts that matter.
     """
     params = params or SummaryParams()
-    sources = number_sources(members)
-    texts = source_texts(members, sources)
+    read = sources_read(members, number_sources(members), params.max_sources)
+    texts = source_texts(members, read)
     content = story_content(texts)
-    ranked = _ranked(members, sources, content, params, "")
+    ranked = _ranked(members, read, content, params, "")
     best = sorted(range(len(ranked)), key=lambda i: -ranked[i][1])[:limit]
     return [(_cite(ranked[i][0], texts, params), round(ranked[i][1], 3)) for i in best]
 
@@ -188,13 +213,14 @@ def verify_citations(
     return problems
 
 
-def _root(article: Article, members: Sequence[Article]) -> Article:
+def _root(article: Article, by_id: Mapping[int, Article]) -> Article:
     """The article a copy copies (following chains), when it is in the story."""
-    by_id = {a.id: a for a in members}
     seen = {article.id}
-    while article.duplicate_of in by_id and article.duplicate_of not in seen:
-        article = by_id[article.duplicate_of]
+    original = article.duplicate_of
+    while original is not None and original in by_id and original not in seen:
+        article = by_id[original]
         seen.add(article.id)
+        original = article.duplicate_of
     return article
 
 

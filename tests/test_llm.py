@@ -19,7 +19,7 @@ import pytest
 
 from pipeline.llm import LLMParams, summarize_llm
 from pipeline.models import Article
-from pipeline.summarize import rank_facts, source_texts, verify_citations
+from pipeline.summarize import SummaryParams, rank_facts, source_texts, verify_citations
 from tests.conftest import make_article
 
 T0 = datetime(2024, 12, 16, 10, 0, tzinfo=UTC)
@@ -201,6 +201,19 @@ def test_prompt_lists_the_ranked_key_facts_before_the_sources(chat_server: ChatS
     # The release, stated by two outlets with its figures, outranks the forum anecdote.
     assert "released Kestrel 2" in facts[0][0].text
     assert all("gaming card" not in f.text for f, _ in facts[:2])
+
+
+def test_prompt_of_an_enormous_story_holds_only_the_sources_read(chat_server: ChatServer) -> None:
+    """A story of forty outlets sends five sources' texts, first reports first, not forty."""
+    crowd = [
+        article(10 + i, f"Outlet {i}", f"Kestrel 2 report {i}", STORY[i % 3].text, i / 10)
+        for i in range(40)
+    ]
+    summarize_llm(crowd, params(chat_server, "good"), SummaryParams(max_sources=5))
+    prompt = chat_server.requests[-1][1]["messages"][1]["content"]
+    sources = prompt.split("\n\nSources:\n\n", 1)[1]
+    listed = [line.split("]")[0] for line in sources.splitlines() if line.startswith("[")]
+    assert listed == ["[1", "[2", "[3", "[4", "[5"]
 
 
 def test_no_key_means_no_authorization_header(chat_server: ChatServer, monkeypatch) -> None:

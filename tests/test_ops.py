@@ -440,6 +440,14 @@ def test_the_image_runs_the_daemon_unprivileged_with_volumes():
     assert set(env) <= {s.env for s in SETTINGS}
 
 
+def test_the_image_backs_up_the_compose_database_with_a_client_as_new_as_its_server():
+    """`digest backup` on PostgreSQL runs pg_dump, which refuses a newer server than itself."""
+    runtime = (DEPLOY / "Dockerfile").read_text(encoding="utf-8").rsplit("\nFROM ", 1)[1]
+    assert runtime.startswith("python:3.11-slim") and "postgresql-client" in runtime
+    server = re.search(r"image: postgres:(\d+)", (DEPLOY / "compose.yaml").read_text("utf-8"))
+    assert server and int(server.group(1)) <= 15  # Debian 12's client, under python:3.11-slim
+
+
 def test_nginx_caches_the_stylesheet_long_and_the_front_page_briefly():
     text = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
     ages = {

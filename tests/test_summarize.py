@@ -10,9 +10,11 @@ import pytest
 from pipeline.models import Article, Summary, SummarySentence
 from pipeline.sentences import clean_headline, reject_reason, split_sentences, support
 from pipeline.summarize import (
+    SummaryParams,
     choose_headline,
     number_sources,
     source_texts,
+    sources_read,
     summarize,
     verify_citations,
 )
@@ -358,3 +360,41 @@ def test_headline_passes_over_column_labels_and_syndicated_retitles() -> None:
     assert choose_headline(members) == (
         "Anthropic study finds AI model faked alignment to avoid retraining"
     )
+
+
+def _crowd(outlets: int) -> list[Article]:
+    """One event told by many outlets; the last three weigh most (wire services)."""
+    return [
+        article(
+            i,
+            f"Outlet {i}",
+            f"Halcyon Research releases Kestrel 2, report {i}",
+            "Halcyon Research on Monday released Kestrel 2, a family of open-weights language "
+            f"models with 8 billion and 34 billion parameters. {SHARED} Reporter {i} noted "
+            f"that the Paris company employs about {40 + i} people.",
+            hours=i / 10,
+            source_weight=0.9 if i > outlets - 3 else 0.5,
+        )
+        for i in range(1, outlets + 1)
+    ]
+
+
+def test_an_enormous_story_is_summarized_from_its_weightiest_and_first_sources() -> None:
+    """Thirty sources agree on the facts as well as three hundred do, at a tenth of the cost."""
+    members = _crowd(300)
+    read = sources_read(members, number_sources(members), 30)
+    numbers = [c.number for c in read]
+    assert len(read) == 30 and numbers == sorted(numbers)
+    assert {298, 299, 300} <= set(numbers)  # the weightiest outlets, however late
+    assert numbers[:27] == list(range(1, 28))  # then the first reports
+    summary = summarize(members, SummaryParams(max_sources=30))
+    assert len(summary.sources) == 300  # every outlet is still listed and counted
+    cited = {n for s in summary.sentences for n in s.citations}
+    assert cited and cited <= set(numbers)
+    assert not verify_citations(summary, source_texts(members, summary.sources))
+
+
+def test_a_story_within_the_cap_reads_every_source() -> None:
+    members = _crowd(5)
+    sources = number_sources(members)
+    assert sources_read(members, sources, 30) == sources
