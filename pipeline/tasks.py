@@ -267,15 +267,48 @@ async def _enqueue_round(
             app, "fetch_source", f"fetch:{source.id}", source_id=source.id
         )
     lost_before = now - timedelta(seconds=2 * patience)  # younger ones are queued
-    for article in store.articles.needing_extraction():
-        if article.fetched_at is not None and article.fetched_at > lost_before:
-            continue
-        counts["extract"] += await _defer(
-            app, "extract_article", f"extract:{article.id}", article_id=article.id
-        )
+    lost = [
+        a.id
+        for a in store.articles.needing_extraction()
+        if a.fetched_at is None or a.fetched_at <= lost_before
+    ]
+    counts["extract"] = await _defer_extractions(app, lost)
     await _defer(app, "update_stories", "cluster")
     await app.job_manager.delete_old_jobs(nb_hours=KEEP_FINISHED_HOURS, include_failed=False)
     return counts
+
+
+async def _defer_extractions(app: procrastinate.App, article_ids: list[int]) -> int:
+    """Queue one ``extract_article`` per article without one waiting, in one insert.
+
+    A backlog of thousands of unextracted pages would otherwise cost a round
+    trip per page every tick. The waiting jobs are read first (one query), so
+    the insert rarely meets a queueing lock; when a worker queued one of them
+    in between, the whole insert is refused and they go one by one instead.
+    Returns how many were queued.
+    """
+    if not article_ids:
+        return 0
+    task = f"{NAMESPACE}:extract_article"
+    waiting = await app.job_manager.list_jobs_async(task=task, status="todo")
+    held = {job.queueing_lock for job in waiting}
+    template = app.configure_task(task, allow_unknown=False).job
+    jobs = [
+        template.evolve(queueing_lock=lock, task_kwargs={"article_id": article_id})
+        for article_id in article_ids
+        if (lock := f"extract:{article_id}") not in held
+    ]
+    if not jobs:
+        return 0
+    try:
+        await app.job_manager.batch_defer_jobs_async(jobs)
+    except AlreadyEnqueued:
+        added = [
+            await _defer(app, "extract_article", job.queueing_lock, **job.task_kwargs)
+            for job in jobs
+        ]
+        return sum(added)
+    return len(jobs)
 
 
 async def _retry(app: procrastinate.App, job: procrastinate.jobs.Job) -> bool:
