@@ -10,7 +10,9 @@ never moved) and new articles extend those stories or open new ones, so ids
 stay put from run to run. ``rebuild`` (``digest cluster --rebuild``) starts
 from nothing and then hands each new cluster the old id it overlaps most.
 Both drive one ``Clusterer``, and so does ``benchmarks/cluster.py``: what is
-measured is what runs.
+measured is what runs. A long-lived consumer keeps one index from run to run
+instead of seeding a fresh one each time, with the same stories
+(``pipeline.cluster_keep``).
 
 Editors' decisions win over similarity: a must-link partner's story is joined
 whatever the score, and a story holding a cannot-link partner is never joined.
