@@ -28,6 +28,7 @@ that horizon; an article arriving later than that makes it seed afresh.
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC
@@ -38,6 +39,8 @@ from .cluster_index import FeatureCache, Features
 from .models import Article, Constraints
 
 __all__ = ["KeptClusterer", "KeptIndex"]
+
+LOGGER = logging.getLogger(__name__)
 
 
 class _Member(NamedTuple):
@@ -197,23 +200,34 @@ class KeptIndex:
             return {}
         earliest = min(new, key=lambda a: a.time_order)
         clusterer = self._clusterer
-        if (
-            clusterer is None
-            or epoch != self._epoch
-            or clusterer.params != params
-            or not clusterer.knows(earliest)
-        ):
+        reason = self._stale(clusterer, epoch, params, earliest)
+        if clusterer is None or reason:
             recent, constraints = load()
             clusterer = KeptClusterer(params, constraints, next_story_id, self._cache)
             seed_all(clusterer, recent, new)
             clusterer.seeded(earliest)
             self._clusterer = clusterer
             self.seedings += 1
+            LOGGER.info("story index seeded", extra={"articles": len(recent), "reason": reason})
         self._epoch, self._expected = None, epoch + 1
         clusterer.begin_run(next_story_id, earliest)
         assignments = place_all(clusterer, new)
         clusterer.tidy()
         return assignments
+
+    def _stale(
+        self, clusterer: KeptClusterer | None, epoch: int, params: ClusterParams, earliest: Article
+    ) -> str:
+        """Why the index must be seeded afresh for this run; empty when it can be kept."""
+        if clusterer is None:
+            return "first run"
+        if epoch != self._epoch:
+            return "stories changed in the store"
+        if clusterer.params != params:
+            return "clustering parameters changed"
+        if not clusterer.knows(earliest):
+            return f"article {earliest.id} arrived more than a window late"
+        return ""
 
     def stored(self, epoch: int) -> None:
         """The run's assignments were committed, leaving the store at ``epoch``."""

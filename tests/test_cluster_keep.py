@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -245,8 +246,9 @@ def test_the_consumer_seeds_once_and_again_after_an_editors_split_and_merge(
 
 
 def test_another_clusterer_writing_between_runs_makes_the_consumer_seed_afresh(
-    any_store: Store,
+    any_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="pipeline.cluster_keep")
     desk = Desk(any_store)
     desk.add(KESTREL[0], hours=0)
     desk.cluster()
@@ -256,3 +258,5 @@ def test_another_clusterer_writing_between_runs_makes_the_consumer_seed_afresh(
     desk.cluster()
     assert desk.kept.seedings == 2
     assert desk.story(copy) == desk.story(other)  # a story only the store told it about
+    reasons = [getattr(r, "reason", None) for r in caplog.records if r.msg == "story index seeded"]
+    assert reasons == ["first run", "stories changed in the store"]
