@@ -182,11 +182,14 @@ async def summarize_story(context: procrastinate.JobContext, story_id: int, key:
 async def build_day(context: procrastinate.JobContext, day: str) -> None:
     worker = _worker(context)
     with worker.store() as store:
-        await asyncio.to_thread(_build, store, worker.settings, date.fromisoformat(day))
+        await asyncio.to_thread(_build, store, worker, date.fromisoformat(day))
 
 
-def _build(store: Store, settings: Settings, day: date) -> None:
-    run.update_stories(store, settings)  # stories summarized up to now
+def _build(store: Store, worker: WorkerContext, day: date) -> None:
+    settings = worker.settings
+    # Stories summarized up to now; the kept index is used under the clustering lock,
+    # so one clustering run at a time in this process too.
+    run.update_stories(store, settings, kept=worker.kept)
     run.build_day(store, settings, day)
     if settings.smtp_host:
         run.send_day(store, settings, day)
