@@ -73,9 +73,9 @@ class KeptClusterer(Clusterer):
         self._horizon = -math.inf  # closed stories with an older latest article do not answer
         self._known = -math.inf  # every stored story with a later latest article is held here
 
-    def seeded(self, earliest: Article | None) -> None:
+    def seeded(self, earliest: Article) -> None:
         """The index was seeded from the store for a run starting at ``earliest``."""
-        if earliest is not None and earliest.when is not None:
+        if earliest.when is not None:
             self._known = self._moment(earliest) - self._window
 
     def knows(self, earliest: Article) -> bool:
