@@ -10,7 +10,9 @@ never moved) and new articles extend those stories or open new ones, so ids
 stay put from run to run. ``rebuild`` (``digest cluster --rebuild``) starts
 from nothing and then hands each new cluster the old id it overlaps most.
 Both drive one ``Clusterer``, and so does ``benchmarks/cluster.py``: what is
-measured is what runs.
+measured is what runs. A long-lived consumer keeps one index from run to run
+instead of seeding a fresh one each time, with the same stories
+(``pipeline.cluster_keep``).
 
 Editors' decisions win over similarity: a must-link partner's story is joined
 whatever the score, and a story holding a cannot-link partner is never joined.
@@ -26,7 +28,16 @@ from . import text
 from .cluster_index import FeatureCache, Features, StoryIndex
 from .models import Article, Constraints
 
-__all__ = ["ClusterParams", "Clusterer", "FeatureCache", "assign", "rebuild"]
+__all__ = [
+    "ClusterParams",
+    "Clusterer",
+    "FeatureCache",
+    "assign",
+    "place_all",
+    "rebuild",
+    "seed_all",
+    "seed_weight",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +176,11 @@ class Clusterer:
             return
         when = self._seconds(article)
         self._expire(when)
-        weight = 0.0 if article.duplicate_of is not None else 1.0
-        self.index.add(article.story_id, self._features(article), when, weight)
+        weight = seed_weight(article)
+        features = self._features(article)
+        self.index.add(article.story_id, features, when, weight)
         self.story_of[article.id] = article.story_id
+        self._joined(article, article.story_id, when, features, weight)
 
     def place(self, article: Article) -> int:
         """Put one new article into a story and return the story's id.
@@ -197,7 +210,17 @@ class Clusterer:
         self.story_of[article.id] = story_id
         if story_id >= self._first_new_id:
             self._members.setdefault(story_id, []).append(article.id)
+        self._joined(article, story_id, when, features, weight)
         return story_id
+
+    def _joined(
+        self, article: Article, story_id: int, when: float, features: Features, weight: float
+    ) -> None:
+        """An article went into a story with this weight (a hook for ``KeptClusterer``)."""
+
+    def _story(self, article_id: int) -> int | None:
+        """The story an already placed article belongs to, as the run sees it."""
+        return self.story_of.get(article_id)
 
     def _bridge(self, joinable: list[tuple[float, int]], features: Features, title: str) -> int:
         """The best story, after folding in the other headline stories this headline clearly joins.
@@ -259,7 +282,8 @@ class Clusterer:
 
     def _forbidden(self, article_id: int) -> set[int]:
         """The stories holding an editor's cannot-link partner of the article."""
-        return {self.story_of[p] for p in self._cannot.get(article_id, ()) if p in self.story_of}
+        found = (self._story(p) for p in self._cannot.get(article_id, ()))
+        return {story_id for story_id in found if story_id is not None}
 
     def _joinable(self, features: Features, when: float, skip: set[int]) -> list[tuple[float, int]]:
         """The candidate stories whose bar the article clears, best first, ties to the oldest."""
@@ -286,36 +310,32 @@ class Clusterer:
     def _kept_apart(self, keep: int, drop: int) -> bool:
         """Whether an editor's cannot-link joins a member of ``drop`` to one of ``keep``."""
         return any(
-            self.story_of.get(partner) == keep
+            self._story(partner) == keep
             for member in self._members[drop]
             for partner in self._cannot.get(member, ())
         )
 
     def _forced(self, article: Article, forbidden: set[int]) -> int | None:
         """The story an editor's must-link or the article's original dictates, if any."""
-        partners = sorted(
-            self.story_of[p] for p in self._must.get(article.id, ()) if p in self.story_of
-        )
-        for story_id in partners:
+        found = (self._story(p) for p in self._must.get(article.id, ()))
+        for story_id in sorted(s for s in found if s is not None):
             if story_id not in forbidden:
                 return story_id
-        original = article.duplicate_of
-        if original is not None and original in self.story_of:
-            story_id = self.story_of[original]
-            if story_id not in forbidden:
-                return story_id
-        return None
+        original = None if article.duplicate_of is None else self._story(article.duplicate_of)
+        return original if original is not None and original not in forbidden else None
 
     def _features(self, article: Article) -> Features:
         if self._cache is None:
             return self.index.features(article)
         return self._cache.features(self.index, article)
 
-    def _expire(self, now: float) -> None:
+    def _expire(self, now: float) -> list[int]:
         """Close the stories gone quiet for a window; what this run kept of them goes too."""
-        for story_id in self.index.expire(now):
+        closed = self.index.expire(now)
+        for story_id in closed:
             self._alone.pop(story_id, None)
             self._members.pop(story_id, None)
+        return closed
 
     def _seconds(self, article: Article) -> float:
         """POSIX time of the article; an undated one counts as the latest time seen."""
@@ -347,10 +367,20 @@ def assign(
     weighed against the stories open when it is seeded (see ``pipeline.spread``).
     """
     clusterer = Clusterer(params, constraints, next_story_id, cache)
+    seed_all(clusterer, recent, new)
+    return place_all(clusterer, new)
+
+
+def seed_all(clusterer: Clusterer, recent: Sequence[Article], new: Sequence[Article]) -> None:
+    """Seed the index with the ``recent`` articles that are not ``new``, in time order."""
     new_ids = {a.id for a in new}
     for article in sorted(recent, key=lambda a: a.time_order):
         if article.id not in new_ids:
             clusterer.seed(article)
+
+
+def place_all(clusterer: Clusterer, new: Sequence[Article]) -> dict[int, int]:
+    """Place ``new`` articles in time order, settle the run, and return their final story ids."""
     for article in sorted(new, key=lambda a: a.time_order):
         clusterer.place(article)
     clusterer.settle()
@@ -392,6 +422,14 @@ def rebuild(
             renamed[label] = fresh
             fresh += 1
     return {article_id: renamed[label] for article_id, label in labels.items()}
+
+
+def seed_weight(article: Article) -> float:
+    """How much a stored article moves its story's centroid when the index is seeded.
+
+    A near duplicate weighs nothing: a syndicated copy repeats, it does not confirm.
+    """
+    return 0.0 if article.duplicate_of is not None else 1.0
 
 
 def _adjacency(pairs: frozenset[tuple[int, int]]) -> dict[int, set[int]]:

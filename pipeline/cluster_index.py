@@ -45,10 +45,18 @@ _NAVIGATION_PATH_TEXT = """
 """
 _NAVIGATION_PATHS = frozenset(_NAVIGATION_PATH_TEXT.split())
 _IDF_CACHE_SIZE = 1_000_000
-# Sort keys in C: by weight then term (deterministic pruning), by votes (ties keep
-# insertion order, itself deterministic).
+# Sort key in C: by weight then term (deterministic pruning).
 _WEIGHT_THEN_TERM = itemgetter(1, 0)
-_VOTES = itemgetter(1)
+
+
+def _votes_then_age(item: tuple[int, float]) -> tuple[float, int]:
+    """Most votes first; on a tie the older story (lower id), whatever order the votes came in.
+
+    The votes arrive in the iteration order of the posting sets, which depends
+    on how each set grew and shrank: an index kept between runs and one seeded
+    afresh hold the same sets built in different orders, and must shortlist alike.
+    """
+    return item[1], -item[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,28 +96,32 @@ class _Story:
 
 
 class FeatureCache:
-    """Articles' features kept from one clustering run to the next in a long-lived process.
+    """Articles' features kept from one seeding of the index to the next.
 
-    Every run seeds the index with the articles of the whole time window
-    (hours of them) and computing an article's features is most of the cost
-    of placing it (about 2 ms for a full text), so the daemon keeps them.
-    An entry is keyed by the article's id and a hash of everything the
-    features read, so an article whose text changed is computed afresh.
-    Entries live one run past their last use: what the window no longer holds
-    is dropped, so the cache never outgrows two runs' worth of articles.
+    Computing an article's features is most of the cost of placing it (about
+    2 ms for a full text), and an index seeded with the window's articles
+    (hours of them) would compute them all again; a ``KeptIndex``
+    (``pipeline.cluster_keep``) seeds only at start and when the store changed
+    under it, and this cache makes that seeding cheap too.
+    An entry is keyed by the article's id and checked against a hash of
+    everything the features read, so an article whose text changed is
+    computed afresh. Entries live one seeding past their last use, and
+    ``forget`` drops those of stories gone for good, so the cache never
+    outgrows the articles a seeding can reach.
     An article keeps the features it was first given, weighed against the
     stories open then (see ``pipeline.spread``), as in one pass over the stream.
     """
 
     def __init__(self) -> None:
-        self._current: dict[tuple[int, int], Features] = {}
-        self._previous: dict[tuple[int, int], Features] = {}
+        # article id → (hash of what its features read, its features)
+        self._current: dict[int, tuple[int, Features]] = {}
+        self._previous: dict[int, tuple[int, Features]] = {}
         self._params: ClusterParams | None = None
         self.hits = 0
         self.misses = 0
 
     def start_run(self, params: ClusterParams) -> None:
-        """Begin a run: entries unused since the one before are dropped; new params drop all."""
+        """Begin a seeding: entries unused since the one before are dropped; new params drop all."""
         if params != self._params:
             self._current.clear()
             self._params = params
@@ -117,16 +129,23 @@ class FeatureCache:
 
     def features(self, index: StoryIndex, article: Article) -> Features:
         """The article's features: kept from an earlier run if it is unchanged, else computed."""
-        read = (article.title, article.body, article.links, article.canonical_url, article.url)
-        key = (article.id, hash(read))
-        found = self._current.get(key) or self._previous.pop(key, None)
-        if found is None:
-            found = index.features(article)
+        read = hash(
+            (article.title, article.body, article.links, article.canonical_url, article.url)
+        )
+        entry = self._current.get(article.id) or self._previous.pop(article.id, None)
+        if entry is None or entry[0] != read:
+            entry = (read, index.features(article))
             self.misses += 1
         else:
             self.hits += 1
-        self._current[key] = found
-        return found
+        self._current[article.id] = entry
+        return entry[1]
+
+    def forget(self, article_ids: Iterable[int]) -> None:
+        """Drop these articles' features (their stories left the window for good)."""
+        for article_id in article_ids:
+            self._current.pop(article_id, None)
+            self._previous.pop(article_id, None)
 
     def __len__(self) -> int:
         return len(self._current) + len(self._previous)
@@ -290,7 +309,7 @@ class StoryIndex:
         for link in features.links:
             for story_id in self._link_postings.get(link, ()):
                 votes[story_id] = votes.get(story_id, 0.0) + 1.0
-        best = heapq.nlargest(params.shortlist, votes.items(), key=_VOTES)
+        best = heapq.nlargest(params.shortlist, votes.items(), key=_votes_then_age)
         return sorted(story_id for story_id, _ in best)
 
     def margin(self, story_id: int, features: Features, when: float) -> float:
@@ -357,6 +376,16 @@ class StoryIndex:
 
     def is_open(self, story_id: int) -> bool:
         return story_id in self._stories
+
+    def last(self, story_id: int) -> float:
+        """POSIX seconds of the open story's latest article."""
+        return self._stories[story_id].last
+
+    def drop(self, story_id: int) -> None:
+        """Take an open story out entirely (to be added again member by member)."""
+        story = self._stories.pop(story_id)
+        self._unindex(story)
+        self.spread.close(story_id)
 
     def add(self, story_id: int, features: Features, when: float, weight: float = 1.0) -> None:
         """Put an article into a story (opening it if needed) and update the index.

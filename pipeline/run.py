@@ -35,10 +35,12 @@ from . import (
     params,
     urls,
 )
+from .cluster_keep import KeptIndex
 from .config import Settings, load_sources
 from .fetch import Fetcher, next_fetch_at
 from .models import (
     Article,
+    Constraints,
     ExtractedPage,
     FetchResult,
     Source,
@@ -386,23 +388,22 @@ def fetch_round(
     return asyncio.run(fetch_round_async(store, settings, force, on_source, on_start))
 
 
-def process_new(
-    store: Store, settings: Settings, features: cluster.FeatureCache | None = None
-) -> StageReport:
+def process_new(store: Store, settings: Settings, kept: KeptIndex | None = None) -> StageReport:
     """Fingerprint new articles, link duplicates, and put unclustered articles into stories.
 
-    A long-lived caller (the daemon) passes one ``features`` cache to every
-    call, so the articles of the window are not analysed again each round.
+    A long-lived caller (the daemon, a worker) passes one ``kept`` index to
+    every call: it is seeded with the window's stories once and then only
+    places what is new, until the store's clustering epoch says someone else
+    changed stories (see ``pipeline.cluster_keep``). Without it, each call
+    seeds a fresh index with the whole window.
     Online clustering depends on arrival order, so on a shared PostgreSQL store
     one process at a time runs this (an advisory lock; the others wait).
     """
     with store.one_at_a_time(locks.CLUSTER):
-        return _process_new(store, settings, features)
+        return _process_new(store, settings, kept)
 
 
-def _process_new(
-    store: Store, settings: Settings, features: cluster.FeatureCache | None
-) -> StageReport:
+def _process_new(store: Store, settings: Settings, kept: KeptIndex | None) -> StageReport:
     fresh = store.articles.undeduplicated()
     hashes = [(a.id, *dedupe.fingerprint(a)) for a in fresh]
     store.articles.set_hashes(hashes)
@@ -421,18 +422,19 @@ def _process_new(
     assignments: dict[int, int] = {}
     first_new_id = store.stories.next_id()
     if unclustered:
-        earliest = min(a.when or _now() for a in unclustered)
-        members = store.stories.memberships_since(earliest - window)
-        recent = store.articles.get_many(members)
-        assignments = cluster.assign(
-            unclustered,
-            recent,
-            store.decisions.constraints(),
-            first_new_id,
-            params.for_cluster(settings),
-            features,
-        )
-        store.stories.assign(assignments)
+        epoch = store.stories.epoch()
+
+        def recent() -> tuple[list[Article], Constraints]:
+            earliest = min(a.when or _now() for a in unclustered)
+            members = store.stories.memberships_since(earliest - window)
+            return store.articles.get_many(members), store.decisions.constraints()
+
+        cluster_params = params.for_cluster(settings)
+        index = kept or KeptIndex()  # a one-off run seeds one for itself
+        assignments = index.assign(unclustered, epoch, first_new_id, cluster_params, recent)
+        index.stored(store.stories.assign(assignments))
+        if index.spread is not None:  # what explanations weigh terms by (pipeline.explain)
+            store.spread.save(index.spread.heavy(), index.spread.open_stories, _now())
     return StageReport(
         stage="cluster",
         processed=len(unclustered),
@@ -472,13 +474,10 @@ def update_stories(
     store: Store,
     settings: Settings,
     rebuild: bool = False,
-    features: cluster.FeatureCache | None = None,
+    kept: KeptIndex | None = None,
 ) -> list[StageReport]:
     """Dedupe and cluster what is new (or everything, with ``rebuild``), then refresh summaries."""
-    if rebuild:
-        clustered = rebuild_stories(store, settings)
-    else:
-        clustered = process_new(store, settings, features)
+    clustered = rebuild_stories(store, settings) if rebuild else process_new(store, settings, kept)
     return [clustered, summarize_stories(store, settings), link_entities(store)]
 
 

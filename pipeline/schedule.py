@@ -48,7 +48,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import cluster, run, tasks
+from . import run, tasks
+from .cluster_keep import KeptIndex
 from .config import Settings, load_sources
 from .errors import ConfigError, PipelineError, StoreError
 from .store import Store, locks
@@ -249,7 +250,7 @@ class _Daemon:
         self.stop = threading.Event()
         self.signalled: int | None = None  # set by the signal handler, acted on by run()
         self._sources_seen: tuple[int, int] | None = None
-        self._features = cluster.FeatureCache()  # the window's articles, analysed once
+        self._kept = KeptIndex()  # the window's stories, seeded once (see pipeline.cluster_keep)
 
     def run(self, build: BaseTrigger, catch_up: bool) -> None:
         settings = self.settings
@@ -349,7 +350,7 @@ class _Daemon:
             if self.stop.is_set():
                 fields["outcome"] = "interrupted"
                 return
-            stages = run.update_stories(store, settings, features=self._features)
+            stages = run.update_stories(store, settings, kept=self._kept)
             fields.update(clustered=stages[0].processed, stories=stages[0].created)
             if not (report.sources or report.pages_fetched or stages[0].processed):
                 fields["level"] = logging.DEBUG  # a quiet minute is not news

@@ -45,7 +45,8 @@ from typing import Any, TypeVar
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
-from . import cluster, run
+from . import run
+from .cluster_keep import KeptIndex
 from .config import Settings
 from .errors import ConfigError
 from .fetch import Fetcher
@@ -66,13 +67,13 @@ _RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 class WorkerContext:
     """What one worker process shares between its concurrent tasks: the settings, one
     HTTP client, a pool of store connections (one per task in flight) and the
-    clustering feature cache (kept between runs, as the daemon keeps it)."""
+    clustering index (kept between runs, as the daemon keeps it; see ``pipeline.cluster_keep``)."""
 
     settings: Settings
     fetcher: Fetcher
     stores: queue.SimpleQueue[Store]
     extractor: ThreadPoolExecutor
-    features: cluster.FeatureCache = field(default_factory=cluster.FeatureCache)
+    kept: KeptIndex = field(default_factory=KeptIndex)
 
     @contextlib.contextmanager
     def store(self) -> Iterator[Store]:
@@ -159,7 +160,7 @@ async def extract_article(context: procrastinate.JobContext, article_id: int) ->
 async def update_stories(context: procrastinate.JobContext) -> None:
     worker = _worker(context)
     with worker.store() as store:
-        report = await asyncio.to_thread(run.process_new, store, worker.settings, worker.features)
+        report = await asyncio.to_thread(run.process_new, store, worker.settings, worker.kept)
         stale = store.stories.needing_summary()
     LOGGER.info("clustered", extra={"articles": report.processed, "stale": len(stale)})
     for story, key in stale:
@@ -181,11 +182,14 @@ async def summarize_story(context: procrastinate.JobContext, story_id: int, key:
 async def build_day(context: procrastinate.JobContext, day: str) -> None:
     worker = _worker(context)
     with worker.store() as store:
-        await asyncio.to_thread(_build, store, worker.settings, date.fromisoformat(day))
+        await asyncio.to_thread(_build, store, worker, date.fromisoformat(day))
 
 
-def _build(store: Store, settings: Settings, day: date) -> None:
-    run.update_stories(store, settings)  # stories summarized up to now
+def _build(store: Store, worker: WorkerContext, day: date) -> None:
+    settings = worker.settings
+    # Stories summarized up to now; the kept index is used under the clustering lock,
+    # so one clustering run at a time in this process too.
+    run.update_stories(store, settings, kept=worker.kept)
     run.build_day(store, settings, day)
     if settings.smtp_host:
         run.send_day(store, settings, day)
@@ -266,15 +270,48 @@ async def _enqueue_round(
             app, "fetch_source", f"fetch:{source.id}", source_id=source.id
         )
     lost_before = now - timedelta(seconds=2 * patience)  # younger ones are queued
-    for article in store.articles.needing_extraction():
-        if article.fetched_at is not None and article.fetched_at > lost_before:
-            continue
-        counts["extract"] += await _defer(
-            app, "extract_article", f"extract:{article.id}", article_id=article.id
-        )
+    lost = [
+        a.id
+        for a in store.articles.needing_extraction()
+        if a.fetched_at is None or a.fetched_at <= lost_before
+    ]
+    counts["extract"] = await _defer_extractions(app, lost)
     await _defer(app, "update_stories", "cluster")
     await app.job_manager.delete_old_jobs(nb_hours=KEEP_FINISHED_HOURS, include_failed=False)
     return counts
+
+
+async def _defer_extractions(app: procrastinate.App, article_ids: list[int]) -> int:
+    """Queue one ``extract_article`` per article without one waiting, in one insert.
+
+    A backlog of thousands of unextracted pages would otherwise cost a round
+    trip per page every tick. The waiting jobs are read first (one query), so
+    the insert rarely meets a queueing lock; when a worker queued one of them
+    in between, the whole insert is refused and they go one by one instead.
+    Returns how many were queued.
+    """
+    if not article_ids:
+        return 0
+    task = f"{NAMESPACE}:extract_article"
+    waiting = await app.job_manager.list_jobs_async(task=task, status="todo")
+    held = {job.queueing_lock for job in waiting}
+    template = app.configure_task(task, allow_unknown=False).job
+    jobs = [
+        template.evolve(queueing_lock=lock, task_kwargs={"article_id": article_id})
+        for article_id in article_ids
+        if (lock := f"extract:{article_id}") not in held
+    ]
+    if not jobs:
+        return 0
+    try:
+        await app.job_manager.batch_defer_jobs_async(jobs)
+    except AlreadyEnqueued:
+        added = [
+            await _defer(app, "extract_article", job.queueing_lock, **job.task_kwargs)
+            for job in jobs
+        ]
+        return sum(added)
+    return len(jobs)
 
 
 async def _retry(app: procrastinate.App, job: procrastinate.jobs.Job) -> bool:

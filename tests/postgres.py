@@ -103,18 +103,23 @@ class PostgresServer:
         )
         return self
 
-    def new_database(self, template: str | None = None) -> str:
-        """Create a database, empty or a copy of the ``template`` database URL, and return its URL.
-
-        Copying a template is a file copy on the server: a test gets its own
-        database built once per module as fast as an SQLite file is copied.
-        """
+    def new_database(self) -> str:
+        """Create an empty database and return its URL."""
         import psycopg
 
         name = f"t_{uuid.uuid4().hex[:12]}"
-        copy = f" template {template.rsplit('/', 1)[1]}" if template else ""
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f"create database {name}{copy}".encode())
+            conn.execute(f"create database {name}".encode())
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    def copy_database(self, url: str) -> str:
+        """A new database made from the one at ``url`` (which nobody may be connected to)."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        template = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"create database {name} template {template}".encode())
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def stop(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -153,6 +154,29 @@ def test_a_name_every_open_story_carries_weighs_as_little_as_the_clusterer_weigh
         assert placement.shared[0].feature != "Corvid Labs"
     # before the first clustering run there is no snapshot: the prior rules
     assert explain(members, params, spread=weighing(({}, 0), params)) == explain(members, params)
+
+
+def test_a_clustering_run_leaves_the_spread_that_explanations_weigh_by(db, tmp_path):
+    """`digest stories` weighs terms by what the last run's open stories named, not the prior."""
+    path = Path(shutil.copy(db[0], tmp_path / "pipeline.db"))
+    ids = db[1]
+    with Store.open(path) as store:
+        counts, open_stories = store.spread.load()
+    assert open_stories == 2  # the launch and the council vote
+    assert counts["corvid_lab"] == 1 and counts["council"] == 1
+
+    def shown() -> dict[str, float]:
+        args = ["stories", "--db", str(path), "--json"]
+        out = CliRunner().invoke(cli, args, catch_exceptions=False)
+        listed = {a["id"]: a for s in json.loads(out.output) for a in s["articles"]}
+        return {f["feature"]: f["weight"] for f in listed[ids["ledger"]]["shared"]}
+
+    before = shown()
+    with Store.open(path) as store:  # a week in which most stories named the lab
+        store.spread.save({"corvid": 60, "corvid_lab": 60, "lab": 60}, 80, T0)
+    after = shown()
+    assert after.get("Corvid Labs", 0.0) < 0.5 * before["Corvid Labs"]
+    assert after["Wren-7B"] > before["Wren-7B"]
 
 
 def test_stories_json_and_listing_show_what_joined_each_member(db):

@@ -1,10 +1,9 @@
 """The editors' desk over HTTP (httpx.ASGITransport), and its decisions through the pipeline.
 
 A small real store (six articles from six outlets: one three-outlet story and
-three single ones) is built once through the pipeline on each backend (an
-SQLite file, a PostgreSQL database) and copied for each test. Every action is
-exercised through the app and checked in the database (status, text, members,
-audit row, constraints), and so is every refusal: no
+three single ones) is built once through the pipeline and copied for each
+test. Every action is exercised through the app and checked in the database
+(status, text, members, audit row, constraints), and so is every refusal: no
 session, a wrong or missing CSRF token, another site's Origin, a stale
 version, a citation number that names no source. Store-level tests then show
 that re-clustering and ``run.build_day`` respect what the editors decided.
@@ -89,7 +88,7 @@ def _build(target: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def template(request, tmp_path_factory) -> tuple[str, dict[str, int]]:
-    """The desk's store built once per backend: an SQLite file, or a PostgreSQL database."""
+    """The desk's database, built once per backend: an SQLite file or a PostgreSQL database."""
     if request.param == "sqlite":
         target = str(tmp_path_factory.mktemp("review") / "desk.db")
     else:
@@ -99,11 +98,10 @@ def template(request, tmp_path_factory) -> tuple[str, dict[str, int]]:
 
 @pytest.fixture
 def db(request, template, tmp_path) -> str:
-    """A copy of the built store for one test, on the template's backend."""
-    target = template[0]
-    if is_postgres(target):
-        return str(request.getfixturevalue("postgres_server").new_database(template=target))
-    return shutil.copy(target, tmp_path / "desk.db")
+    """A copy of the desk's database for one test, on the template's backend."""
+    if is_postgres(template[0]):
+        return str(request.getfixturevalue("postgres_server").copy_database(template[0]))
+    return str(shutil.copy(template[0], tmp_path / "desk.db"))
 
 
 @pytest.fixture

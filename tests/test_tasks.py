@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from pipeline import demo, run, tasks
 from pipeline.config import Settings
 from pipeline.demo.server import CorpusServer, serve_conditional
 from pipeline.errors import ConfigError
+from pipeline.models import Entry, Source
 from pipeline.store import Store
 from pipeline.store.stories import members_key
 
@@ -127,3 +129,29 @@ def test_workers_finish_a_round_with_one_killed_mid_task(postgres_server, tmp_pa
             store.close()
     for worker in workers[1:]:
         assert worker.returncode == 0  # SIGTERM: the tasks in flight finished, then it stopped
+
+
+def _lost_pages(store: Store, first: int, count: int, at: datetime) -> None:
+    """``count`` stored articles whose pages were never extracted (their tasks lost)."""
+    urls = [f"https://lost.example/{i}" for i in range(first, first + count)]
+    entries = [(Entry(url=url, guid=url, title=url), url) for url in urls]
+    store.articles.insert_entries(store.sources.all()[0].id or 0, entries, at)
+
+
+def test_a_backlog_of_lost_pages_is_queued_once_each_in_one_insert(postgres_server):
+    settings = replace(Settings(), db=postgres_server.new_database(), **FAST)
+    now = datetime(2025, 1, 6, 12, tzinfo=UTC)
+    with Store.open(settings.db) as store:
+        store.sources.sync([Source("Lost Wire", "https://lost.example/feed")])
+        _lost_pages(store, 0, 1500, now - timedelta(hours=1))
+        _lost_pages(store, 1500, 5, now)  # just fetched: their tasks are still on the way
+        assert tasks.enqueue_round(store, settings, now)["extract"] == 1500
+        assert tasks.enqueue_round(store, settings, now)["extract"] == 0  # all still waiting
+        _lost_pages(store, 2000, 20, now - timedelta(hours=1))
+        assert tasks.enqueue_round(store, settings, now)["extract"] == 20
+        queued = store.db.execute(
+            "select args->>'article_id', count(*) from procrastinate_jobs "
+            "where task_name = 'digest:extract_article' group by 1"
+        ).fetchall()
+    lost = {a for a, _ in queued}
+    assert len(lost) == 1520 and {n for _, n in queued} == {1}

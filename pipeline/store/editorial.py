@@ -216,6 +216,7 @@ class Editorial:
                 raise EditRefused(f"story #{from_id} has no articles to merge")
             new = self._bump(into_id, into_version, editor, at)
             self._bump(from_id, from_version, editor, at)
+            self.stories.moved()
             self.db.execute(
                 "update articles set story_id = ? where story_id = ?", [into_id, from_id]
             )
@@ -445,6 +446,7 @@ class Editorial:
         ]
 
     def _place(self, article_ids: Iterable[int], story_id: int) -> None:
+        self.stories.moved()
         ids = list(article_ids)
         marks = ",".join("?" * len(ids))
         self.db.execute(f"update articles set story_id = ? where id in ({marks})", [story_id, *ids])

@@ -263,13 +263,25 @@ def m005_living_stories(db: Database) -> None:
 
 
 @migrations()
-def m006_term_spread(db: Database) -> None:
+def m006_clustering_epoch(db: Database) -> None:
+    """One counter moved by every write that changes what the clustering index holds.
+
+    The clustering consumer keeps its story index between runs; it reads this
+    number at the start of a run and rebuilds the index only when someone else
+    (an editor's merge or split, a rebuild, another clusterer, a prune) moved it
+    since its own last write: one row read instead of the whole window re-seeded.
+    """
+    db.table("clustering").insert({"id": 1, "epoch": 0}, pk="id", not_null={"epoch"})
+
+
+@migrations()
+def m007_term_spread(db: Database) -> None:
     """What the clustering window's stories all name, for explanations outside the clusterer.
 
     ``term_spread`` holds, as of the last clustering run, each term carried by
     enough of the open stories to weigh measurably less than its prior (see
-    ``pipeline.spread``), and ``spread_state`` how many stories were open; a
-    few hundred rows at most, replaced by each run.
+    ``pipeline.spread``), and ``spread_state`` how many stories were open;
+    hundreds to a few thousand rows, replaced by each run.
     """
     db.table("term_spread").create({"term": str, "stories": int}, pk="term", not_null={"stories"})
     db.table("spread_state").create(
@@ -389,7 +401,11 @@ create table story_entities (story_id bigint, entity_id bigint references entiti
   mentions bigint, primary key (story_id, entity_id));
 create index idx_story_entities_entity_id on story_entities (entity_id);
 """,
-    "m006_term_spread": f"""
+    "m006_clustering_epoch": """
+create table clustering (id bigint primary key, epoch bigint not null);
+insert into clustering (id, epoch) values (1, 0);
+""",
+    "m007_term_spread": f"""
 create table term_spread (term text primary key, stories bigint not null);
 create table spread_state (id bigint primary key, open_stories bigint not null,
   saved_at {_TIME});

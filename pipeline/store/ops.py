@@ -107,13 +107,17 @@ class Maintenance:
 
     def drop_page_texts(self, before: datetime) -> int:
         """Empty the extracted text of articles fetched before ``before`` (the full-text
-        index follows through its triggers); the rest of each article stays."""
+        index follows through its triggers); the rest of each article stays. The
+        clustering epoch moves when any text went: a kept story index re-reads them."""
         with self.db.atomic():
             cursor = self.db.execute(
                 "update articles set text = '' where fetched_at < ? and text != ''",
                 [to_iso(before)],
             )
-        return int(cursor.rowcount)
+            dropped = int(cursor.rowcount)
+            if dropped:
+                self.db.execute("update clustering set epoch = epoch + 1 where id = 1")
+        return dropped
 
     def vacuum(self) -> None:
         """Give freed pages back to the file system and fold the WAL into the file

@@ -129,11 +129,29 @@ class Stories:
         ).fetchone()
         return int(row[0] or 0) + 1
 
-    def assign(self, assignments: Mapping[int, int]) -> None:
-        """Put articles into stories (creating story rows as needed) and refresh their times."""
+    def epoch(self) -> int:
+        """The clustering epoch: moved by every write that changes stories' memberships."""
+        return int(self.db.execute("select epoch from clustering where id = 1").fetchone()[0])
+
+    def moved(self) -> int:
+        """Move the clustering epoch on, inside the caller's transaction; the new value.
+
+        The update takes the row's lock first (PostgreSQL) or runs in the write
+        transaction (SQLite), so no other writer's move falls between the value
+        read and the caller's commit.
+        """
+        self.db.execute("update clustering set epoch = epoch + 1 where id = 1")
+        return self.epoch()
+
+    def assign(self, assignments: Mapping[int, int]) -> int:
+        """Put articles into stories (creating story rows as needed) and refresh their times.
+
+        Returns the clustering epoch this write left (see ``epoch``).
+        """
         if not assignments:
-            return
+            return self.epoch()
         with self.db.atomic():
+            epoch = self.moved()
             touched = set(assignments.values())
             old = {
                 int(r[0])
@@ -148,6 +166,7 @@ class Stories:
             for article_id, story_id in assignments.items():
                 self.db.update("articles", article_id, {"story_id": story_id})
             self._refresh(touched | old)
+        return epoch
 
     def _refresh(self, story_ids: set[int]) -> None:
         """Recompute first/last seen of these stories and drop those left empty."""
@@ -176,6 +195,7 @@ class Stories:
     def clear_memberships(self) -> None:
         """Take every article out of its story (for a rebuild); story rows stay for their ids."""
         with self.db.atomic():
+            self.moved()
             self.db.execute("update articles set story_id = null")
 
     def memberships_since(self, when: datetime) -> dict[int, int]:

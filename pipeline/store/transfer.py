@@ -29,6 +29,8 @@ _ORDER = (
     "editors",
     "app_secrets",
 )
+# Tables a migration fills with their one row: the source's row replaces the target's.
+_SEEDED = ("clustering",)
 _INTERNAL = ("_sqlite_migrations", "_migrations", "sqlite_", "articles_fts", "procrastinate_")
 _BATCH = 2000
 
@@ -51,6 +53,8 @@ def copy_all(
     copied: dict[str, int] = {}
     with target.atomic():
         for table in tables(source):
+            if table in _SEEDED:
+                target.execute(f'delete from "{table}"')
             copied[table] = _copy_table(source, target, table, on_rows)
         _link_duplicates(source, target)
         if isinstance(target, PostgresConnection):
