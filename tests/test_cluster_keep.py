@@ -259,4 +259,5 @@ def test_another_clusterer_writing_between_runs_makes_the_consumer_seed_afresh(
     assert desk.kept.seedings == 2
     assert desk.story(copy) == desk.story(other)  # a story only the store told it about
     reasons = [getattr(r, "reason", None) for r in caplog.records if r.msg == "story index seeded"]
-    assert reasons == ["first run", "stories changed in the store"]
+    # the consumer's first run, the other process's one-off index, the consumer again
+    assert reasons == ["first run", "first run", "stories changed in the store"]
