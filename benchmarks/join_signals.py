@@ -1,0 +1,168 @@
+"""Which evidence tells a wrong join from a right one, at the moment the clusterer decides.
+
+Runs the clusterer over labelled files in time order and, whenever a full
+text joins a story that already has members, records the join: **right**
+when the story holds its own event, **first wrong** when the story holds
+none of its event yet (the moment two events merge; later arrivals of the
+second event then join their own kind and look right). For each candidate
+signal it prints the median for both kinds and the AUC: the chance that a
+random right join scores higher than a random first wrong join (0.5: the
+signal knows nothing; 1.0: a threshold separates them).
+
+Signals, all computed on the story the clusterer chose:
+
+- ``margin``: how far the similarity clears the bar (the clusterer's decision);
+- ``runner-up gap``: that margin minus the next candidate story's margin;
+- ``core - centroid``: cosine with the sum of the story's three most central
+  members minus cosine with all of them (does the article match the core?);
+- ``exclusive``: the part of the cosine carried by terms no other open story
+  carries (a local IDF over the week's stories);
+- ``without top 3``: cosine once the story's three heaviest terms are removed
+  (agreement beyond the shared protagonists).
+
+It is the measurement behind the decision not to add a core check or a
+second-look split (issue #14): on the AI-news set, where same-lab events
+merge, none of these separates the first wrong joins.
+
+    python benchmarks/join_signals.py [--data FILE.csv ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from cluster import DATA, load  # noqa: E402
+
+from pipeline.cluster import Clusterer, ClusterParams  # noqa: E402
+from pipeline.cluster_index import Features, StoryIndex, Vector  # noqa: E402
+from pipeline.models import Constraints  # noqa: E402
+
+FILES = ("ai_news_dev.csv", "ecbplus_dev.csv")
+CORE = 3  # members in a story's core
+TOP = 3  # heaviest story terms left out by ``without top 3``
+
+
+def _add(total: Vector, vector: Vector) -> None:
+    for term, weight in vector.items():
+        total[term] = total.get(term, 0.0) + weight
+
+
+def _cosine(vector: Vector, total: Vector, keep: Callable[[str], bool] = lambda _: True) -> float:
+    norm = math.sqrt(sum(w * w for t, w in total.items() if keep(t))) or 1.0
+    return sum(vector[t] * total[t] for t in vector.keys() & total.keys() if keep(t)) / norm
+
+
+def _signals(
+    index: StoryIndex, features: Features, members: Sequence[Features], margins: list[float]
+) -> dict[str, float]:
+    """Every signal of one join: the article's ``features`` against the chosen story's ``members``."""
+    total: Vector = {}
+    for member in members:
+        _add(total, member.vector)
+
+    def centrality(member: Features) -> float:
+        rest = {t: w - member.vector.get(t, 0.0) for t, w in total.items()}
+        return _cosine(member.vector, rest)
+
+    core: Vector = {}
+    for member in sorted(members, key=centrality, reverse=True)[:CORE]:
+        _add(core, member.vector)
+    counts = index.spread.counts
+    heaviest = {t for t, _ in sorted(total.items(), key=lambda item: -item[1])[:TOP]}
+    norm = math.sqrt(sum(w * w for w in total.values())) or 1.0
+    shared = features.vector.keys() & total.keys()
+    return {
+        "margin": margins[0],
+        "runner-up gap": margins[0] - (margins[1] if len(margins) > 1 else -1.0),
+        "core - centroid": _cosine(features.vector, core) - _cosine(features.vector, total),
+        "exclusive": sum(features.vector[t] * total[t] for t in shared if counts.get(t) == 1)
+        / norm,
+        "without top 3": _cosine(
+            {t: w for t, w in features.vector.items() if t not in heaviest},
+            total,
+            lambda t: t not in heaviest,
+        ),
+    }
+
+
+def joins(path: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """The signals of every right join and every first wrong join of full texts in ``path``."""
+    articles, gold = load(path)
+    label = {a.id: g for a, g in zip(articles, gold, strict=True)}
+    clusterer = Clusterer(ClusterParams(), Constraints(), 1)
+    index = clusterer.index
+    placed: dict[int, Features] = {}
+    members: dict[int, list[int]] = defaultdict(list)
+    right, wrong = [], []
+    for article in articles:
+        features = index.features(article)
+        when = article.when.timestamp() if article.when else 0.0
+        index.expire(when)
+        margins = sorted((index.margin(s, features, when), s) for s in index.candidates(features))
+        margins.reverse()
+        chosen = margins[0][1] if margins and margins[0][0] >= 0.0 else None
+        if chosen is not None and members[chosen] and index.longness(features.length) >= 1.0:
+            kinds = Counter(label[m] for m in members[chosen])
+            own = [placed[m] for m in members[chosen]]
+            found = _signals(index, features, own, [m for m, _ in margins])
+            if label[article.id] not in kinds:
+                wrong.append(found)
+            elif kinds.most_common(1)[0][0] == label[article.id]:
+                right.append(found)
+        placed[article.id] = features
+        members[clusterer.place(article)].append(article.id)
+    return right, wrong
+
+
+def auc(right: Sequence[float], wrong: Sequence[float]) -> float:
+    """P(a random right join scores above a random first wrong join); ties count half."""
+    if not right or not wrong:
+        return math.nan
+    above = sum((r > w) + 0.5 * (r == w) for r in right for w in wrong)
+    return above / (len(right) * len(wrong))
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else math.nan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, action="append", help="labelled CSV (repeatable)")
+    args = parser.parse_args()
+    paths = args.data or [DATA / name for name in FILES]
+    table = Table(title="Right joins against first wrong joins (full texts)")
+    for column in ("file", "signal", "right", "first wrong", "median right", "median wrong"):
+        table.add_column(column, justify="left" if column in ("file", "signal") else "right")
+    table.add_column("AUC", justify="right")
+    for path in paths:
+        right, wrong = joins(path)
+        for signal in right[0] if right else ():
+            ours, theirs = [r[signal] for r in right], [w[signal] for w in wrong]
+            table.add_row(
+                path.name,
+                signal,
+                str(len(ours)),
+                str(len(theirs)),
+                f"{_median(ours):.3f}",
+                f"{_median(theirs):.3f}",
+                f"{auc(ours, theirs):.2f}",
+            )
+    Console(width=120).print(table)
+
+
+if __name__ == "__main__":
+    main()
