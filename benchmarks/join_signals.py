@@ -18,7 +18,11 @@ Signals, all computed on the story the clusterer chose:
 - ``exclusive``: the part of the cosine carried by terms no other open story
   carries (a local IDF over the week's stories);
 - ``without top 3``: cosine once the story's three heaviest terms are removed
-  (agreement beyond the shared protagonists).
+  (agreement beyond the shared protagonists);
+- ``name agreement`` and ``figure agreement``: cosine of the names and of the
+  figures the article states with the story's (both already move the score);
+- ``new names``: the weight of the article's names the story never stated,
+  negated (a second event brings its own people and organisations).
 
 It is the measurement behind the decision not to add a core check or a
 second-look split (issue #14): on the AI-news set, where same-lab events
@@ -69,8 +73,12 @@ def _signals(
 ) -> dict[str, float]:
     """Every signal of one join: the article's ``features`` against the chosen story's ``members``."""
     total: Vector = {}
+    names: Vector = {}
+    figures: Vector = {}
     for member in members:
         _add(total, member.vector)
+        _add(names, member.entities)
+        _add(figures, member.numbers)
 
     def centrality(member: Features) -> float:
         rest = {t: w - member.vector.get(t, 0.0) for t, w in total.items()}
@@ -94,6 +102,9 @@ def _signals(
             total,
             lambda t: t not in heaviest,
         ),
+        "name agreement": _cosine(features.entities, names),
+        "figure agreement": _cosine(features.numbers, figures),
+        "new names": -sum(w * w for n, w in features.entities.items() if n not in names),
     }
 
 

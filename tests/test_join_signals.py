@@ -11,7 +11,16 @@ from types import ModuleType
 from tests.test_cluster_benchmark import write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-SIGNALS = {"margin", "runner-up gap", "core - centroid", "exclusive", "without top 3"}
+SIGNALS = {
+    "margin",
+    "runner-up gap",
+    "core - centroid",
+    "exclusive",
+    "without top 3",
+    "name agreement",
+    "figure agreement",
+    "new names",
+}
 WORDS = {
     "quake": "magnitude tremor epicentre villages rubble rescuers aftershock seismologists "
     "island shelters injured collapsed buildings coastline governor emergency tents",
