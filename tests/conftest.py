@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 
 from pipeline import demo, run
 from pipeline.config import Settings
-from pipeline.demo.server import CorpusServer, send
+from pipeline.demo.server import CorpusServer, send, serve_conditional
 from pipeline.models import Article
 from pipeline.store import Store
 
@@ -315,6 +315,19 @@ def any_store(db_target: str) -> Iterator[Store]:
 def anyio_backend() -> str:
     """Async tests (``@pytest.mark.anyio``) run on asyncio, the loop the pipeline uses."""
     return "asyncio"
+
+
+def slow_demo_pages(server: CorpusServer, delay_s: float) -> None:
+    """Serve every demo article page after ``delay_s``, so a fetch round lasts a while."""
+    for keyed in demo.answer_key():
+
+        def page(request: BaseHTTPRequestHandler, path: str = keyed.path) -> None:
+            time.sleep(delay_s)
+            body = (demo.CORPUS / path.lstrip("/")).read_bytes()
+            body = body.replace(b"{base}", server.base_url.encode())
+            serve_conditional(request, body, "text/html; charset=utf-8", 1734480000.0)
+
+        server.route(keyed.path)(page)
 
 
 def demo_store(out: Path, **overrides: object) -> tuple[Store, Settings]:

@@ -22,7 +22,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,10 +31,11 @@ import pytest
 
 from pipeline import demo, schedule
 from pipeline.config import Settings
-from pipeline.demo.server import CorpusServer, serve_conditional
+from pipeline.demo.server import CorpusServer
 from pipeline.digest import DigestParams, window
 from pipeline.errors import ConfigError, StoreError
 from pipeline.store import Store
+from tests.conftest import slow_demo_pages
 
 REPO = Path(__file__).resolve().parents[1]
 Event = dict[str, Any]
@@ -387,19 +387,6 @@ def test_a_failing_job_is_logged_with_its_cause_and_the_daemon_goes_on(tmp_path,
     assert _integrity(tmp_path / "digest.db") == "ok"
 
 
-def _slow_pages(server: CorpusServer, delay_s: float) -> None:
-    """Serve every demo article page after ``delay_s``, so a fetch round lasts a while."""
-    for keyed in demo.answer_key():
-
-        def page(request: BaseHTTPRequestHandler, path: str = keyed.path) -> None:
-            time.sleep(delay_s)
-            body = (demo.CORPUS / path.lstrip("/")).read_bytes()
-            body = body.replace(b"{base}", server.base_url.encode())
-            serve_conditional(request, body, "text/html; charset=utf-8", 1734480000.0)
-
-        server.route(keyed.path)(page)
-
-
 def _stored(db: Path) -> dict[str, int]:
     """Every URL an article is stored or known under → its article id."""
     urls = {urlsplit(u).path: i for u, i in _query(db, "select canonical_url, id from articles")}
@@ -413,7 +400,7 @@ def _extracted(db: Path) -> int:
 
 def test_sigterm_and_sigkill_mid_round_lose_and_duplicate_nothing(tmp_path, daemons):
     with demo.serve_corpus() as server:
-        _slow_pages(server, 0.05)
+        slow_demo_pages(server, 0.05)
         db, sources = demo.prepare(tmp_path, server.base_url)
         env = _env(tmp_path, sources, DIGEST_DB=str(db), DIGEST_SCHEDULE_BUILD_EVERY_S="3600")
 

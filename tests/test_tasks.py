@@ -10,7 +10,6 @@ import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,26 +17,14 @@ import pytest
 
 from pipeline import demo, run, tasks
 from pipeline.config import Settings
-from pipeline.demo.server import CorpusServer, serve_conditional
 from pipeline.errors import ConfigError
 from pipeline.models import Entry, Source
 from pipeline.store import Store
 from pipeline.store.stories import members_key
+from tests.conftest import slow_demo_pages
 
 PAGE_DELAY_S = 0.2  # each page answers this late, so a round lasts long enough to kill in
 FAST = {"worker_heartbeat_s": 1.0, "worker_stalled_after_s": 4.0}  # a dead worker noticed soon
-
-
-def _slow_pages(server: CorpusServer) -> None:
-    for keyed in demo.answer_key():
-
-        def page(request: BaseHTTPRequestHandler, path: str = keyed.path) -> None:
-            time.sleep(PAGE_DELAY_S)
-            body = (demo.CORPUS / path.lstrip("/")).read_bytes()
-            body = body.replace(b"{base}", server.base_url.encode())
-            serve_conditional(request, body, "text/html; charset=utf-8", 1734480000.0)
-
-        server.route(keyed.path)(page)
 
 
 def _worker(dsn: str, sources: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
@@ -77,7 +64,7 @@ def test_workers_finish_a_round_with_one_killed_mid_task(postgres_server, tmp_pa
     dsn = postgres_server.new_database()
     workers: list[subprocess.Popen[bytes]] = []
     with demo.serve_corpus() as server:
-        _slow_pages(server)
+        slow_demo_pages(server, PAGE_DELAY_S)
         _, sources = demo.prepare(tmp_path, server.base_url)
         settings = replace(Settings(), db=dsn, sources=str(sources), **FAST)
         store, _ = run.init(settings)
