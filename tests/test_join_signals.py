@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from tests.test_cluster_benchmark import write_csv
+from tests.test_cluster_benchmark import START_MS, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNALS = {
@@ -20,6 +20,9 @@ SIGNALS = {
     "name agreement",
     "figure agreement",
     "new names",
+    "nearest member",
+    "cohesion gap",
+    "shared sequences",
 }
 WORDS = {
     "quake": "magnitude tremor epicentre villages rubble rescuers aftershock seismologists "
@@ -152,3 +155,33 @@ def test_every_join_of_a_full_text_is_recorded_with_every_signal(tmp_path: Path)
     for found in right:
         assert set(found) == SIGNALS and all(math.isfinite(v) for v in found.values())
         assert found["margin"] >= 0.0 and found["runner-up gap"] >= found["margin"]
+        assert found["shared sequences"] > 0  # the outlets reuse the story's own phrasing
+        assert 0.0 < found["nearest member"] <= 1.0 + 1e-9
+
+
+def test_learned_auc_is_cross_validated_and_needs_both_kinds() -> None:
+    signals = _module()
+    right = [{"margin": 0.5 + k / 100, "noise": (k * 7) % 5} for k in range(10)]
+    wrong = [{"margin": 0.1 + k / 100, "noise": (k * 3) % 5} for k in range(5)]
+    assert signals.learned_auc(right, wrong) == 1.0  # the margin alone separates them
+    assert math.isnan(signals.learned_auc(right, wrong[:1]))  # one wrong join: no folds
+
+
+def test_the_core_check_keeps_every_member_of_one_event(tmp_path: Path) -> None:
+    signals = _module()
+    rows = [
+        {
+            "ID": str(turn + 1),
+            "TITLE": f"Quake report {turn}",
+            "URL": f"https://outlet{turn}.example/quake",
+            "PUBLISHER": f"Outlet {turn}",
+            "CATEGORY": "t",
+            "STORY": "quake",
+            "HOSTNAME": f"outlet{turn}.example",
+            "TIMESTAMP": str(START_MS + turn * 600_000),
+            "TEXT": _text("quake", turn),
+        }
+        for turn in range(6)
+    ]
+    found = signals.core_check(write_csv(tmp_path / "one.csv", body=True, rows=rows))
+    assert found == {(True, False): 3}  # six members, a core of three, the other three kept
