@@ -142,3 +142,34 @@ def test_a_backlog_of_lost_pages_is_queued_once_each_in_one_insert(postgres_serv
         ).fetchall()
     lost = {a for a, _ in queued}
     assert len(lost) == 1520 and {n for _, n in queued} == {1}
+
+
+def test_a_page_a_worker_queues_during_the_batch_is_queued_once(postgres_server):
+    """The race the one-insert batch leaves open: between reading the waiting jobs and
+    the insert, a worker queues one of the pages. The insert is refused as a whole, and
+    every page still ends up queued exactly once."""
+    settings = replace(Settings(), db=postgres_server.new_database(), **FAST)
+    now = datetime(2025, 1, 6, 12, tzinfo=UTC)
+    with Store.open(settings.db) as store:
+        store.sources.sync([Source("Lost Wire", "https://lost.example/feed")])
+        _lost_pages(store, 0, 30, now - timedelta(hours=1))
+        ids = [a.id for a in store.articles.needing_extraction()]
+
+        async def race(app):
+            await tasks.ensure_schema(app, store)
+            listed = app.job_manager.list_jobs_async
+
+            async def list_then_a_worker_queues(**kwargs):
+                waiting = await listed(**kwargs)
+                await tasks._defer(app, "extract_article", f"extract:{ids[7]}", article_id=ids[7])
+                return waiting
+
+            app.job_manager.list_jobs_async = list_then_a_worker_queues
+            return await tasks._defer_extractions(app, ids)
+
+        assert tasks._run_app(settings, race) == len(ids) - 1  # the worker's one was not added
+        queued = store.db.execute(
+            "select (args->>'article_id')::int, count(*) from procrastinate_jobs "
+            "where task_name = 'digest:extract_article' group by 1"
+        ).fetchall()
+    assert sorted(a for a, _ in queued) == sorted(ids) and {n for _, n in queued} == {1}
