@@ -157,6 +157,7 @@ def joins(path: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     right, wrong = [], []
     for article in articles:
         features = index.features(article)
+        sequences = _sequences(article)
         when = article.when.timestamp() if article.when else 0.0
         index.expire(when)
         margins = sorted((index.margin(s, features, when), s) for s in index.candidates(features))
@@ -166,7 +167,7 @@ def joins(path: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
             kinds = Counter(label[m] for m in members[chosen])
             own = [placed[m] for m in members[chosen]]
             elsewhere = set().union(*(said[s] for s in said if s != chosen and index.is_open(s)))
-            shared = len(_sequences(article) & said[chosen] - elsewhere)
+            shared = len(sequences & said[chosen] - elsewhere)
             found = _signals(index, features, own, [m for m, _ in margins], shared)
             if label[article.id] not in kinds:
                 wrong.append(found)
@@ -175,7 +176,7 @@ def joins(path: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
         placed[article.id] = features
         story = clusterer.place(article)
         members[story].append(article.id)
-        said.setdefault(story, set()).update(_sequences(article))
+        said.setdefault(story, set()).update(sequences)
     return right, wrong
 
 
@@ -233,7 +234,6 @@ def core_check(path: Path) -> Counter[tuple[bool, bool]]:
         total: Vector = {}
         for article_id in ids:
             _add(total, placed[article_id].vector)
-
         core = sorted(ids, key=lambda i: _centrality(placed[i].vector, total), reverse=True)[:CORE]
         index = StoryIndex(params)
         for article_id in core:
