@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from rich.console import Console
@@ -140,23 +140,29 @@ def _as_extracted(text: str, title: str) -> str:
     return "\n".join(line for line in text.split("\n") if line.strip() != heading)
 
 
-def score(predicted: Sequence[int], gold: Sequence[str]) -> Scores:
-    """B-cubed P/R/F1 (Bagga and Baldwin 1998) plus ARI and NMI."""
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
+def b_cubed(predicted: Sequence[int], gold: Sequence[str]) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 (Bagga and Baldwin 1998): per article, then averaged."""
     n = len(gold)
     in_pred, in_gold = Counter(predicted), Counter(gold)
     both = Counter(zip(predicted, gold, strict=True))
     precision = sum(both[p, g] / in_pred[p] for p, g in zip(predicted, gold, strict=True)) / n
     recall = sum(both[p, g] / in_gold[g] for p, g in zip(predicted, gold, strict=True)) / n
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def score(predicted: Sequence[int], gold: Sequence[str]) -> Scores:
+    """B-cubed P/R/F1 (Bagga and Baldwin 1998) plus ARI and NMI."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    precision, recall, f1 = b_cubed(predicted, gold)
     return Scores(
         precision,
         recall,
         f1,
         float(adjusted_rand_score(gold, predicted)),
         float(normalized_mutual_info_score(gold, predicted)),
-        len(in_pred),
+        len(set(predicted)),
     )
 
 
@@ -234,15 +240,20 @@ def _tuned(
     return best[2], best[1]
 
 
+def tfidf_matrix(articles: Sequence[Article]) -> Any:
+    """The baseline's representation: TF-IDF over title and body, fitted on the file itself."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = [f"{a.title} {a.body}" for a in articles]
+    return TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(docs)
+
+
 def tfidf_agglomerative(articles: list[Article], gold: Sequence[str]) -> tuple[list[int], float]:
     """TF-IDF (fitted on the file) + average-link agglomerative clustering, threshold tuned."""
     from sklearn.cluster import AgglomerativeClustering
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_distances
 
-    docs = [f"{a.title} {a.body}" for a in articles]
-    matrix = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(docs)
-    distances = cosine_distances(matrix)
+    distances = cosine_distances(tfidf_matrix(articles))
 
     def labels_at(threshold: float) -> list[int]:
         model = AgglomerativeClustering(
