@@ -19,6 +19,12 @@ Representations:
 - ``ours, words only``: the cosine of the same article vectors, nothing else;
 - ``TF-IDF``: the baseline representation of ``benchmarks/cluster.py``, fitted on the file.
 
+With ``--embeddings DIR``, a file ``DIR/<name>.npy`` of sentence embeddings
+(one row per CSV row, in file order, from any model) adds two more rows:
+``sentence embeddings`` (their cosine) and ``ours + sentence embeddings``
+(the sum of both similarities). With these rows a model can be judged
+before it becomes a dependency.
+
 ``nearest neighbour`` is the share of articles from multi-article events
 whose most similar other article belongs to the same event.
 
@@ -28,7 +34,7 @@ ceiling. On headline files it can, because there the window and the bar of
 quiet stories do much of the work (uci_dev_1500: 0.929 online against a
 0.81 ceiling without time). Those files are therefore not read by default.
 
-    python benchmarks/ceiling.py [--data FILE.csv ...]
+    python benchmarks/ceiling.py [--data FILE.csv ...] [--embeddings DIR]
 """
 
 from __future__ import annotations
@@ -76,7 +82,7 @@ def ours_similarity(features: Sequence[Features], params: ClusterParams) -> np.n
         index.add(position, found, 0.0)
     n = len(features)
     similarity = np.zeros((n, n))
-    for i in track(range(n), description="pairs", transient=True):
+    for i in track(range(n), description="pairs", transient=True, console=Console(stderr=True)):
         for j in range(n):
             if i != j:
                 similarity[i, j] = index.margin(j, features[i], 0.0)
@@ -130,21 +136,50 @@ def nearest_neighbour(similarity: np.ndarray, gold: Sequence[str]) -> float:
     return sum(hits) / len(hits) if hits else float("nan")
 
 
+def embedding_similarity(path: Path, articles: Sequence[Article]) -> np.ndarray:
+    """Cosine of the sentence embeddings in ``path``, one row per CSV row, in file order.
+
+    ``load`` numbers articles by their row and sorts them by time, so rows are
+    picked by article id.
+    """
+    try:
+        vectors = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{path}: cannot read embeddings: {exc}") from exc
+    if vectors.ndim != 2 or len(vectors) != len(articles):
+        raise SystemExit(
+            f"{path}: {len(vectors)} rows of embeddings for {len(articles)} CSV rows "
+            "(expected one row per CSV row, in file order)"
+        )
+    picked = vectors[[a.id - 1 for a in articles]].astype(float)
+    picked /= np.maximum(np.linalg.norm(picked, axis=1, keepdims=True), 1e-12)
+    return picked @ picked.T
+
+
 def representations(
-    articles: Sequence[Article], params: ClusterParams
+    articles: Sequence[Article], params: ClusterParams, embeddings: Path | None = None
 ) -> dict[str, Callable[[], np.ndarray]]:
     """Each representation's pairwise similarity, computed when asked for."""
     features = features_in_order(articles, params)
-    return {
+    found = {
         "ours": lambda: ours_similarity(features, params),
         "ours, words only": lambda: words_similarity(features),
         "TF-IDF": lambda: tfidf_similarity(articles),
     }
+    if embeddings is not None:
+        found["sentence embeddings"] = lambda: embedding_similarity(embeddings, articles)
+        found["ours + sentence embeddings"] = lambda: (
+            found["ours"]() + found["sentence embeddings"]()
+        )
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, action="append", help="labelled CSV (repeatable)")
+    parser.add_argument(
+        "--embeddings", type=Path, help="folder of <file name>.npy sentence embeddings"
+    )
     args = parser.parse_args(argv)
     paths = args.data or [DATA / name for name in FILES]
     params = ClusterParams()
@@ -156,7 +191,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     for path in paths:
         articles, gold = load(path)
         online = b_cubed(ours(articles, params), gold)[2]
-        for name, similarity_of in representations(articles, params).items():
+        vectors = args.embeddings / f"{path.stem}.npy" if args.embeddings else None
+        if vectors is not None and not vectors.exists():
+            vectors = None  # no embeddings for this file: the other rows still print
+        for name, similarity_of in representations(articles, params, vectors).items():
             similarity = similarity_of()
             table.add_row(
                 path.name,

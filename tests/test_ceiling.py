@@ -79,3 +79,27 @@ def test_the_table_names_every_representation_and_the_online_score(
     out = capsys.readouterr().out
     for name in ("ours", "words only", "TF-IDF", "ours online", "full.csv"):
         assert name in out
+
+
+def test_embeddings_add_their_rows_and_a_mismatched_file_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ceiling = _module()
+    path = write_csv(tmp_path / "full.csv", body=True, text=_text)
+    articles, gold = ceiling.load(path)
+    # One axis per event, in file order: the embeddings alone keep the events apart.
+    rows = {a.id - 1: g for a, g in zip(articles, gold, strict=True)}
+    events = sorted(set(gold))
+    vectors = np.array([[float(rows[r] == e) for e in events] for r in range(len(rows))])
+    folder = tmp_path / "emb"
+    folder.mkdir()
+    np.save(folder / "full.npy", vectors)
+    found = ceiling.representations(articles, ceiling.ClusterParams(), folder / "full.npy")
+    assert ceiling.ceiling(found["sentence embeddings"](), gold, "single") == pytest.approx(1.0)
+    both = found["ours + sentence embeddings"]()
+    assert np.allclose(both, found["ours"]() + found["sentence embeddings"]())
+    ceiling.main(["--data", str(path), "--embeddings", str(folder)])
+    assert "ours + sentence embeddings" in capsys.readouterr().out
+    np.save(folder / "full.npy", vectors[:-1])
+    with pytest.raises(SystemExit, match=r"full\.npy: 8 rows of embeddings for 9 CSV rows"):
+        ceiling.main(["--data", str(path), "--embeddings", str(folder)])
