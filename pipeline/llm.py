@@ -108,7 +108,7 @@ def summarize_llm(
     try:
         facts = [fact for fact, _ in rank_facts(members, summary_params, params.max_facts)]
         prompt = _messages(extractive.headline, facts, read, texts, params)
-        content = _complete(prompt, params, client)
+        content = complete_chat(prompt, params, client)
         lead, points = _parse(content)
     except (httpx.HTTPError, ValueError) as error:
         reason = f"LLM answer unusable: {error}"
@@ -141,7 +141,7 @@ def _messages(
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
 
 
-def _complete(
+def complete_chat(
     messages: list[dict[str, str]], params: LLMParams, client: httpx.Client | None
 ) -> str:
     """POST the chat completion and return the message text; raises on any failure."""
@@ -173,13 +173,21 @@ def _complete(
     return content
 
 
-def _parse(content: str) -> tuple[tuple[SummarySentence, ...], tuple[SummarySentence, ...]]:
-    """The lead and points of the model's JSON, as sentences with their citation numbers."""
+def json_object(content: str) -> Any:
+    """The JSON object in a model's answer, even wrapped in prose or a code fence; else None.
+
+    Raises ``ValueError`` when the braces hold no valid JSON.
+    """
     start, end = content.find("{"), content.rfind("}")
     try:
-        data = json.loads(content[start : end + 1]) if start >= 0 else None
+        return json.loads(content[start : end + 1]) if start >= 0 else None
     except json.JSONDecodeError as error:
         raise ValueError(f"answer is not valid JSON ({error.msg})") from error
+
+
+def _parse(content: str) -> tuple[tuple[SummarySentence, ...], tuple[SummarySentence, ...]]:
+    """The lead and points of the model's JSON, as sentences with their citation numbers."""
+    data = json_object(content)
     if not isinstance(data, dict) or not isinstance(data.get("lead"), list | str):
         raise ValueError('answer is not the {"lead": [...], "points": [...]} object asked for')
 

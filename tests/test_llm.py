@@ -150,15 +150,19 @@ class ChatServer:
         return 200, completion(json.dumps(answers[model]))
 
 
-@pytest.fixture(scope="module")
-def chat_server() -> Iterator[ChatServer]:
-    server = ChatServer()
+def serving(server: ChatServer) -> Iterator[ChatServer]:
+    """Run ``server`` on its own thread for the time of a fixture."""
     thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
     thread.start()
     yield server
     server.release.set()
     server.httpd.shutdown()
     server.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def chat_server() -> Iterator[ChatServer]:
+    yield from serving(ChatServer())
 
 
 def params(server: ChatServer, model: str, **kw: Any) -> LLMParams:
