@@ -7,6 +7,7 @@ Usage::
     python benchmarks/cluster.py --no-baselines     # ours only
     python benchmarks/cluster.py --scale 100000     # a synthetic stream: time and memory
     python benchmarks/cluster.py --orders 8 --data F  # mean over 8 shuffled arrival orders
+    python benchmarks/cluster.py --referee oracle   # with a referee on borderline joins (or llm)
 
 Rows are fed in time order through ``pipeline.cluster.assign``, the code the
 pipeline runs. Baselines (scikit-learn is a bench-only dependency) get their
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.cluster import Clusterer, ClusterParams, FeatureCache, assign  # noqa: E402
 from pipeline.cluster_keep import KeptIndex  # noqa: E402
 from pipeline.models import Article, Constraints  # noqa: E402
+from pipeline.referee import Referee  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data"
 DEMO = ROOT / "pipeline" / "demo" / "corpus" / "answer_key.json"
@@ -178,9 +180,50 @@ def measure(run: Callable[[], T]) -> tuple[T, float, float]:
     return result, seconds, peak / 1e6
 
 
-def ours(articles: list[Article], params: ClusterParams) -> list[int]:
-    mapping = assign(articles, [], Constraints(), 1, params)
+def ours(
+    articles: list[Article], params: ClusterParams, referee: Referee | None = None
+) -> list[int]:
+    mapping = assign(articles, [], Constraints(), 1, params, referee=referee)
     return [mapping[a.id] for a in articles]
+
+
+class LabelReferee:
+    """A perfect referee (``pipeline.referee``): the labels say whether a report shares the core's event.
+
+    What a language model playing referee could reach at best, and how many
+    questions it would be asked: ``calls`` counts distinct questions, so runs
+    repeating the same ones (as ``measure`` does) count them once.
+    """
+
+    def __init__(self, articles: Sequence[Article], gold: Sequence[str]) -> None:
+        self._label = {a.id: g for a, g in zip(articles, gold, strict=True)}
+        self._asked: dict[tuple[int, tuple[int, ...]], bool] = {}
+
+    @property
+    def calls(self) -> int:
+        return len(self._asked)
+
+    @property
+    def said_no(self) -> int:
+        return sum(not same for same in self._asked.values())
+
+    def same_event(self, article: Article, core: Sequence[Article]) -> bool:
+        event = Counter(self._label[member.id] for member in core).most_common(1)[0][0]
+        same = self._label[article.id] == event
+        self._asked[article.id, tuple(member.id for member in core)] = same
+        return same
+
+
+def llm_referee() -> Referee:
+    """The referee the pipeline would use: the LLM of ``DIGEST_LLM_*`` settings (env or file)."""
+    from pipeline import params as pipeline_params
+    from pipeline.config import load_settings
+    from pipeline.referee import LLMReferee
+
+    settings, _ = load_settings()
+    if not (settings.llm_base_url and settings.llm_model):
+        raise SystemExit("--referee llm needs DIGEST_LLM_BASE_URL and DIGEST_LLM_MODEL")
+    return LLMReferee(pipeline_params.for_llm(settings), max_calls=1_000_000)
 
 
 def ours_in_runs(
@@ -335,13 +378,21 @@ def shuffled(
 
 
 def over_orders(
-    articles: list[Article], gold: Sequence[str], params: ClusterParams, orders: int
+    articles: list[Article],
+    gold: Sequence[str],
+    params: ClusterParams,
+    orders: int,
+    referee: Callable[[], Referee] | None = None,
 ) -> tuple[Scores, str]:
-    """Mean scores of ours over ``orders`` seeded arrival orders, and their F1 range."""
+    """Mean scores of ours over ``orders`` seeded arrival orders, and their F1 range.
+
+    ``referee`` makes a fresh referee for each order.
+    """
     runs = []
     for seed in range(orders):
         moved, moved_gold = shuffled(articles, gold, seed)
-        runs.append(score(ours(moved, params), moved_gold))
+        judge = referee() if referee is not None else None
+        runs.append(score(ours(moved, params, judge), moved_gold))
     mean = Scores(
         *(sum(getattr(r, k) for r in runs) / orders for k in ("precision", "recall", "f1")),
         *(sum(getattr(r, k) for r in runs) / orders for k in ("ari", "nmi")),
@@ -351,7 +402,13 @@ def over_orders(
     return mean, f"F1 {low:.3f}–{high:.3f} over orders"
 
 
-def evaluate(path: Path, baselines: bool, orders: int = 0, pipeline: bool = False) -> Scores:
+def evaluate(
+    path: Path,
+    baselines: bool,
+    orders: int = 0,
+    pipeline: bool = False,
+    referee: str | None = None,
+) -> Scores:
     """Score ours (and the baselines) on one labelled file and print the table.
 
     Ours is also run without the time feature and without bridging (same
@@ -363,6 +420,9 @@ def evaluate(path: Path, baselines: bool, orders: int = 0, pipeline: bool = Fals
     ``shuffled``); with ``orders`` given, that mean is the score returned.
     With ``pipeline``, the file is also served as feeds and scored through the
     pipeline beside the file-order figure (see ``csv_through_pipeline``).
+    With ``referee`` (``oracle``: the labels answer; ``llm``: the configured
+    model), ours is also run with a referee on borderline joins, and the
+    questions it was asked are counted (see ``pipeline.referee``).
     """
     articles, gold = load(path)
     params = ClusterParams()
@@ -409,6 +469,8 @@ def evaluate(path: Path, baselines: bool, orders: int = 0, pipeline: bool = Fals
         summary += f", {mean.f1:.3f} as the mean of {count} shuffled orders"
         if orders:
             reported = mean
+    if referee:
+        results.extend(_refereed(articles, gold, params, referee, count))
     if baselines:
         for name, method in (
             ("tf-idf + agglomerative", tfidf_agglomerative),
@@ -544,6 +606,28 @@ def demo_corpus() -> None:
     )
 
 
+def _refereed(
+    articles: list[Article], gold: Sequence[str], params: ClusterParams, kind: str, orders: int
+) -> list[Result]:
+    """Rows of ours with a referee: in file order, and over ``orders`` for the labels' referee."""
+    make: Callable[[], Any] = (
+        (lambda: LabelReferee(articles, gold)) if kind == "oracle" else llm_referee
+    )
+    judge = make()
+    labels, seconds, peak = measure(lambda: ours(articles, params, judge))
+    name = "ours + referee (labels answer)" if kind == "oracle" else "ours + referee (LLM)"
+    asked = f"{judge.calls / len(articles):.2f} questions per article, {judge.said_no} said no"
+    rows = [Result(name, score(labels, gold), seconds, peak, asked)]
+    if orders and kind == "oracle":
+        (mean, spread), seconds, peak = measure(
+            partial(over_orders, articles, gold, params, orders, make)
+        )
+        rows.append(
+            Result(f"{name}, mean of {orders} orders", mean, seconds / orders, peak, spread)
+        )
+    return rows
+
+
 def synthetic_stream(n: int, seed: int = 7) -> tuple[list[Article], list[int]]:
     """A realistic-looking stream: many stories of varying size over days, shared vocabulary.
 
@@ -643,6 +727,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="score ours as the mean over N shuffled arrival orders (for synthetic times)",
     )
     parser.add_argument(
+        "--referee",
+        choices=("oracle", "llm"),
+        help="also run ours with a referee on borderline joins: the labels, or the configured LLM",
+    )
+    parser.add_argument(
         "--pipeline",
         action="store_true",
         help="also serve each file as feeds on loopback and score what the pipeline stores",
@@ -654,7 +743,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not path.exists():
             CONSOLE.print(f"[yellow]skipped {path}: not found[/yellow]")
             continue
-        ours_scores.append(evaluate(path, not args.no_baselines, args.orders, args.pipeline))
+        ours_scores.append(
+            evaluate(path, not args.no_baselines, args.orders, args.pipeline, args.referee)
+        )
     if not args.data:
         if DEMO.exists():
             demo_corpus()

@@ -32,12 +32,15 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .cluster import Clusterer, ClusterParams, place_all, seed_all, seed_weight
 from .cluster_index import FeatureCache, Features
 from .models import Article, Constraints
 from .spread import StorySpread
+
+if TYPE_CHECKING:
+    from .referee import Referee
 
 __all__ = ["KeptClusterer", "KeptIndex"]
 
@@ -189,13 +192,15 @@ class KeptIndex:
         next_story_id: int,
         params: ClusterParams,
         load: Callable[[], tuple[Sequence[Article], Constraints]],
+        referee: Referee | None = None,
     ) -> dict[int, int]:
         """Story ids for ``new`` articles, as ``cluster.assign`` gives them.
 
         ``epoch`` is the store's clustering epoch read at the start of the run
         (under the clustering lock); ``load`` returns the recent stored
         articles and the editors' constraints, read only when the index is
-        seeded afresh.
+        seeded afresh. ``referee`` (``pipeline.referee``) has the last word on
+        this run's borderline joins of full texts.
         """
         if not new:
             return {}
@@ -212,6 +217,7 @@ class KeptIndex:
             LOGGER.info("story index seeded", extra={"articles": len(recent), "reason": reason})
         self._epoch, self._expected = None, epoch + 1
         clusterer.begin_run(next_story_id, earliest)
+        clusterer.referee = referee
         assignments = place_all(clusterer, new)
         clusterer.tidy()
         return assignments

@@ -70,6 +70,9 @@ class Settings:
         14, "Later coverage of a story published this many days back is an update of it (0: off)"
     )
     summarizer: str = _setting("extractive", "Summaries: extractive (no model) or llm")
+    referee: str = _setting(
+        "off", "Borderline joins of full texts: off, or llm to ask the LLM if they report one event"
+    )
     llm_base_url: str = _setting("", "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     llm_model: str = _setting("", "Model name sent to the LLM endpoint")
     llm_api_key_env: str = _setting(
@@ -292,10 +295,11 @@ def _validate(settings: Settings, origins: Mapping[str, str]) -> Settings:
         raise fail("log_level", "must be DEBUG, INFO, WARNING or ERROR")
     if settings.log_format not in {"logfmt", "json"}:
         raise fail("log_format", "must be logfmt or json")
-    if settings.summarizer not in {"extractive", "llm"}:
-        raise fail("summarizer", "must be extractive or llm")
-    if settings.summarizer == "llm" and not (settings.llm_base_url and settings.llm_model):
-        raise fail("summarizer", "llm needs llm_base_url and llm_model")
+    for name, off in (("summarizer", "extractive"), ("referee", "off")):
+        if getattr(settings, name) not in {off, "llm"}:
+            raise fail(name, f"must be {off} or llm")
+        if getattr(settings, name) == "llm" and not (settings.llm_base_url and settings.llm_model):
+            raise fail(name, "llm needs llm_base_url and llm_model")
     return replace(settings, log_level=settings.log_level.upper())
 
 

@@ -16,6 +16,7 @@ from .digest import DigestParams
 from .llm import LLMParams
 from .mail import MailParams
 from .rank import RankParams
+from .referee import LLMReferee
 from .relevance import RelevanceParams
 from .render.site import SiteParams
 
@@ -46,6 +47,11 @@ def for_llm(settings: Settings) -> LLMParams:
         api_key_env=settings.llm_api_key_env,
         timeout_s=settings.llm_timeout_s,
     )
+
+
+def for_referee(settings: Settings) -> LLMReferee | None:
+    """The referee of borderline joins (``pipeline.referee``), or None when it is off."""
+    return LLMReferee(for_llm(settings)) if settings.referee == "llm" else None
 
 
 def for_digest(settings: Settings, limit: int | None = None) -> DigestParams:

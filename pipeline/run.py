@@ -421,6 +421,7 @@ def _process_new(store: Store, settings: Settings, kept: KeptIndex | None) -> St
     unclustered = store.articles.unclustered()
     assignments: dict[int, int] = {}
     first_new_id = store.stories.next_id()
+    referee = None
     if unclustered:
         epoch = store.stories.epoch()
 
@@ -431,15 +432,22 @@ def _process_new(store: Store, settings: Settings, kept: KeptIndex | None) -> St
 
         cluster_params = params.for_cluster(settings)
         index = kept or KeptIndex()  # a one-off run seeds one for itself
-        assignments = index.assign(unclustered, epoch, first_new_id, cluster_params, recent)
+        referee = params.for_referee(settings)
+        assignments = index.assign(
+            unclustered, epoch, first_new_id, cluster_params, recent, referee
+        )
         index.stored(store.stories.assign(assignments))
         if index.spread is not None:  # what explanations weigh terms by (pipeline.explain)
             store.spread.save(index.spread.heavy(), index.spread.open_stories, _now())
+    details = {"duplicates": len(links), "fingerprinted": len(hashes)}
+    if referee is not None:
+        details |= {"referee asked": referee.calls, "referee said no": referee.said_no}
     return StageReport(
         stage="cluster",
         processed=len(unclustered),
         created=len({s for s in assignments.values() if s >= first_new_id}),
-        details={"duplicates": len(links), "fingerprinted": len(hashes)},
+        details=details,
+        errors=tuple(referee.failures) if referee is not None else (),
     )
 
 
@@ -453,6 +461,7 @@ def rebuild_stories(store: Store, settings: Settings) -> StageReport:
         previous,
         store.stories.next_id(),
         params.for_cluster(settings),
+        params.for_referee(settings),
     )
     with store.atomic():
         store.stories.clear_memberships()

@@ -241,3 +241,30 @@ def test_the_benchmark_reads_a_row_without_the_lines_repeating_its_headline(tmp_
     ]
     articles, _ = bench().load(write_csv(tmp_path / "one.csv", body=True, rows=rows))
     assert articles[0].text.split("\n") == ["", PAGE_TEXT["chips"]]
+
+
+def test_the_labels_referee_answers_by_the_core_and_counts_each_question_once(
+    tmp_path: Path,
+) -> None:
+    module = bench()
+    articles, gold = module.load(write_csv(tmp_path / "three.csv"))
+    by_story: dict[str, list] = {}
+    for article, label in zip(articles, gold, strict=True):
+        by_story.setdefault(label, []).append(article)
+    referee = module.LabelReferee(articles, gold)
+    quake, pirates = by_story["quake"], by_story["pirates"]
+    assert referee.same_event(quake[2], quake[:2]) is True
+    assert referee.same_event(pirates[0], quake[:2]) is False
+    assert referee.same_event(pirates[0], quake[:2]) is False  # asked again: one question
+    assert (referee.calls, referee.said_no) == (2, 1)
+
+
+def test_a_referee_row_says_how_often_it_was_asked(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "bodies.csv", body=True)
+    done = run("--data", str(path), "--referee", "oracle", "--orders", "2")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"ours \+ referee \(labels answer\).*questions per", done.stdout)
+    assert done.stdout.count("over orders") == 2  # ours over orders, and with the referee
+    llm = run("--data", str(path), "--referee", "llm")
+    assert llm.returncode != 0
+    assert "--referee llm needs DIGEST_LLM_BASE_URL and DIGEST_LLM_MODEL" in llm.stderr

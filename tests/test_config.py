@@ -201,6 +201,9 @@ def test_numbers_are_converted_and_log_level_normalised() -> None:
         ({}, {"connect_timeout_s": 0}, "--connect-timeout-s: connect_timeout_s must be more"),
         ({"DIGEST_RETRIES": "-1"}, {}, "DIGEST_RETRIES: retries must not be negative"),
         ({"DIGEST_LOG_LEVEL": "loud"}, {}, "DIGEST_LOG_LEVEL: log_level must be DEBUG"),
+        ({"DIGEST_REFEREE": "maybe"}, {}, "DIGEST_REFEREE: referee must be off or llm"),
+        ({"DIGEST_REFEREE": "llm"}, {}, "DIGEST_REFEREE: referee llm needs llm_base_url"),
+        ({"DIGEST_SUMMARIZER": "llm"}, {}, "DIGEST_SUMMARIZER: summarizer llm needs llm_base"),
     ],
 )
 def test_bad_values_name_their_variable(
