@@ -192,12 +192,18 @@ class LabelReferee:
 
     What a language model playing referee could reach at best, and how many
     questions it would be asked: ``calls`` counts distinct questions, so runs
-    repeating the same ones (as ``measure`` does) count them once.
+    repeating the same ones (as ``measure`` does) count them once. With
+    ``errors``, that share of the questions gets the wrong answer, each
+    question's fate fixed by ``seed``: how good must a model be?
     """
 
-    def __init__(self, articles: Sequence[Article], gold: Sequence[str]) -> None:
+    def __init__(
+        self, articles: Sequence[Article], gold: Sequence[str], errors: float = 0.0, seed: int = 0
+    ) -> None:
         self._label = {a.id: g for a, g in zip(articles, gold, strict=True)}
         self._asked: dict[tuple[int, tuple[int, ...]], bool] = {}
+        self._errors = errors
+        self._seed = seed
 
     @property
     def calls(self) -> int:
@@ -209,8 +215,10 @@ class LabelReferee:
 
     def same_event(self, article: Article, core: Sequence[Article]) -> bool:
         event = Counter(self._label[member.id] for member in core).most_common(1)[0][0]
-        same = self._label[article.id] == event
-        self._asked[article.id, tuple(member.id for member in core)] = same
+        key = (article.id, tuple(member.id for member in core))
+        wrong = random.Random(f"{self._seed}:{key}").random() < self._errors
+        same = (self._label[article.id] == event) != wrong
+        self._asked[key] = same
         return same
 
 
@@ -408,6 +416,7 @@ def evaluate(
     orders: int = 0,
     pipeline: bool = False,
     referee: str | None = None,
+    referee_errors: float = 0.0,
 ) -> Scores:
     """Score ours (and the baselines) on one labelled file and print the table.
 
@@ -422,7 +431,8 @@ def evaluate(
     pipeline beside the file-order figure (see ``csv_through_pipeline``).
     With ``referee`` (``oracle``: the labels answer; ``llm``: the configured
     model), ours is also run with a referee on borderline joins, and the
-    questions it was asked are counted (see ``pipeline.referee``).
+    questions it was asked are counted (see ``pipeline.referee``); the labels'
+    referee answers ``referee_errors`` of them wrongly.
     """
     articles, gold = load(path)
     params = ClusterParams()
@@ -470,7 +480,7 @@ def evaluate(
         if orders:
             reported = mean
     if referee:
-        results.extend(_refereed(articles, gold, params, referee, count))
+        results.extend(_refereed(articles, gold, params, referee, count, referee_errors))
     if baselines:
         for name, method in (
             ("tf-idf + agglomerative", tfidf_agglomerative),
@@ -607,15 +617,24 @@ def demo_corpus() -> None:
 
 
 def _refereed(
-    articles: list[Article], gold: Sequence[str], params: ClusterParams, kind: str, orders: int
+    articles: list[Article],
+    gold: Sequence[str],
+    params: ClusterParams,
+    kind: str,
+    orders: int,
+    errors: float = 0.0,
 ) -> list[Result]:
     """Rows of ours with a referee: in file order, and over ``orders`` for the labels' referee."""
     make: Callable[[], Any] = (
-        (lambda: LabelReferee(articles, gold)) if kind == "oracle" else llm_referee
+        (lambda: LabelReferee(articles, gold, errors)) if kind == "oracle" else llm_referee
     )
     judge = make()
     labels, seconds, peak = measure(lambda: ours(articles, params, judge))
-    name = "ours + referee (labels answer)" if kind == "oracle" else "ours + referee (LLM)"
+    name = "ours + referee (LLM)"
+    if kind == "oracle":
+        name = (
+            f"ours + referee (labels, {errors:.0%} wrong)" if errors else "ours + referee (labels)"
+        )
     asked = f"{judge.calls / len(articles):.2f} questions per article, {judge.said_no} said no"
     rows = [Result(name, score(labels, gold), seconds, peak, asked)]
     if orders and kind == "oracle":
@@ -732,6 +751,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also run ours with a referee on borderline joins: the labels, or the configured LLM",
     )
     parser.add_argument(
+        "--referee-errors",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="the labels' referee answers this share of its questions wrongly",
+    )
+    parser.add_argument(
         "--pipeline",
         action="store_true",
         help="also serve each file as feeds on loopback and score what the pipeline stores",
@@ -744,7 +770,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             CONSOLE.print(f"[yellow]skipped {path}: not found[/yellow]")
             continue
         ours_scores.append(
-            evaluate(path, not args.no_baselines, args.orders, args.pipeline, args.referee)
+            evaluate(
+                path,
+                not args.no_baselines,
+                args.orders,
+                args.pipeline,
+                args.referee,
+                args.referee_errors,
+            )
         )
     if not args.data:
         if DEMO.exists():

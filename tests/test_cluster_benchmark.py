@@ -257,14 +257,20 @@ def test_the_labels_referee_answers_by_the_core_and_counts_each_question_once(
     assert referee.same_event(pirates[0], quake[:2]) is False
     assert referee.same_event(pirates[0], quake[:2]) is False  # asked again: one question
     assert (referee.calls, referee.said_no) == (2, 1)
+    contrary = module.LabelReferee(articles, gold, errors=1.0)
+    assert contrary.same_event(quake[2], quake[:2]) is False
+    assert contrary.same_event(pirates[0], quake[:2]) is True
 
 
 def test_a_referee_row_says_how_often_it_was_asked(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "bodies.csv", body=True)
     done = run("--data", str(path), "--referee", "oracle", "--orders", "2")
     assert done.returncode == 0, done.stderr
-    assert re.search(r"ours \+ referee \(labels answer\).*questions per", done.stdout)
+    assert re.search(r"ours \+ referee \(labels\).*questions per", done.stdout)
     assert done.stdout.count("over orders") == 2  # ours over orders, and with the referee
+    noisy = run("--data", str(path), "--referee", "oracle", "--referee-errors", "0.2")
+    assert noisy.returncode == 0, noisy.stderr
+    assert "ours + referee (labels, 20% wrong)" in noisy.stdout
     llm = run("--data", str(path), "--referee", "llm")
     assert llm.returncode != 0
     assert "--referee llm needs DIGEST_LLM_BASE_URL and DIGEST_LLM_MODEL" in llm.stderr
