@@ -55,6 +55,7 @@ from .publish import send_day as send_day
 from .publish import split_branches as split_branches
 from .publish import summarize_stories as summarize_stories
 from .publish import summarize_story as summarize_story
+from .referee import LLMReferee
 from .store import Store, locks
 
 LOGGER = logging.getLogger(__name__)
@@ -439,36 +440,48 @@ def _process_new(store: Store, settings: Settings, kept: KeptIndex | None) -> St
         index.stored(store.stories.assign(assignments))
         if index.spread is not None:  # what explanations weigh terms by (pipeline.explain)
             store.spread.save(index.spread.heavy(), index.spread.open_stories, _now())
-    details = {"duplicates": len(links), "fingerprinted": len(hashes)}
-    if referee is not None:
-        details |= {"referee asked": referee.calls, "referee said no": referee.said_no}
+    asked, failed = _refereeing(referee)
     return StageReport(
         stage="cluster",
         processed=len(unclustered),
         created=len({s for s in assignments.values() if s >= first_new_id}),
-        details=details,
-        errors=tuple(referee.failures) if referee is not None else (),
+        details={"duplicates": len(links), "fingerprinted": len(hashes), **asked},
+        errors=failed,
     )
+
+
+def _refereeing(referee: LLMReferee | None) -> tuple[dict[str, int], tuple[str, ...]]:
+    """How often a stage's referee was asked and said no, and what failed (nothing without one)."""
+    if referee is None:
+        return {}, ()
+    asked = {"referee asked": referee.calls, "referee said no": referee.said_no}
+    return asked, tuple(referee.failures)
 
 
 def rebuild_stories(store: Store, settings: Settings) -> StageReport:
     """Re-cluster every article from scratch, honouring editors' constraints and keeping ids."""
     articles = sorted(store.articles.all(), key=lambda a: a.time_order)
     previous = {a.id: a.story_id for a in articles if a.story_id is not None}
+    referee = params.for_referee(settings)
     assignments = cluster.rebuild(
         articles,
         store.decisions.constraints(),
         previous,
         store.stories.next_id(),
         params.for_cluster(settings),
-        params.for_referee(settings),
+        referee,
     )
     with store.atomic():
         store.stories.clear_memberships()
         store.stories.assign(assignments)
         store.stories.drop_empty()
+    asked, failed = _refereeing(referee)
     return StageReport(
-        stage="rebuild", processed=len(articles), created=len(set(assignments.values()))
+        stage="rebuild",
+        processed=len(articles),
+        created=len(set(assignments.values())),
+        details=asked,
+        errors=failed,
     )
 
 

@@ -174,4 +174,6 @@ def test_the_pipeline_asks_the_configured_model_and_reports_it(judge: ChatServer
     # Each is asked about the other's story: at placement, then on the end-of-run second look.
     assert report.details["referee asked"] == 2 and report.details["referee said no"] == 2
     assert len(store.stories.since()) == 2
+    rebuilt = run.rebuild_stories(store, on)
+    assert rebuilt.created == 2 and rebuilt.details["referee said no"] == 2
     assert run.rebuild_stories(store, Settings()).created == 1  # without it, the score joins them
