@@ -104,16 +104,26 @@ class LLMReferee:
 
 
 def question(article: Article, core: Sequence[Article]) -> list[dict[str, str]]:
-    """The messages: the story's core reports, then the new report, each title with its lead."""
+    """The messages: the story's core reports, then the new report, each dated, with its lead.
+
+    The dates matter: two rounds of one investment months apart read alike,
+    and their dates tell them apart at once.
+    """
     told = "\n\n".join(
-        f"[{n}] {member.title}\n{member.body[:CORE_CHARS]}" for n, member in enumerate(core, 1)
+        f"[{n}] {_dated(member)}\n{member.body[:CORE_CHARS]}" for n, member in enumerate(core, 1)
     )
     user = (
         f"The story so far (its first reports):\n\n{told}\n\n"
-        f"New report:\n{article.title}\n{article.body[:NEW_CHARS]}\n\n"
+        f"New report:\n{_dated(article)}\n{article.body[:NEW_CHARS]}\n\n"
         "Does the new report tell the same event as the story?"
     )
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
+
+
+def _dated(article: Article) -> str:
+    """The report's title, after its publication day when it has one."""
+    when = article.when
+    return f"{when:%Y-%m-%d}: {article.title}" if when is not None else article.title
 
 
 def parse_answer(content: str) -> bool:

@@ -89,8 +89,9 @@ def test_a_no_keeps_a_retelling_of_the_story_in_a_story_of_its_own(judge: ChatSe
     assert asked.calls == 5 and asked.said_no == 1
     question = judge.requests[2][1]["messages"][-1]["content"]
     story, new = question.split("New report:")
-    assert all(a.title in story for a in articles[:3])  # the story's core: its first three
-    assert articles[3].title in new and articles[3].body[:200] in new
+    # The story's core (its first three reports) and the new report, each with its day.
+    assert all(f"2026-03-02: {a.title}" in story for a in articles[:3])
+    assert f"2026-03-02: {articles[3].title}" in new and articles[3].body[:200] in new
     body = judge.requests[2][1]
     assert body["temperature"] == 0.0 and body["max_tokens"] == 20
 
