@@ -223,7 +223,12 @@ class LabelReferee:
 
 
 def llm_referee() -> Referee:
-    """The referee the pipeline would use: the LLM of ``DIGEST_LLM_*`` settings (env or file)."""
+    """The referee the pipeline would use: the LLM of ``DIGEST_LLM_*`` settings (env or file).
+
+    It is shown each report's day, as in the pipeline. On a file whose times
+    are synthetic (a week for events months apart), those days mislead a model
+    that trusts them, so its score there is a lower bound.
+    """
     from pipeline import params as pipeline_params
     from pipeline.config import load_settings
     from pipeline.referee import LLMReferee
