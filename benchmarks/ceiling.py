@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from cluster import DATA, b_cubed, load, ours, tfidf_matrix  # noqa: E402
 
-from pipeline.cluster import Clusterer, ClusterParams  # noqa: E402
+from pipeline.cluster import Clusterer, ClusterParams, FeatureCache  # noqa: E402
 from pipeline.cluster_index import Features, StoryIndex  # noqa: E402
 from pipeline.models import Article, Constraints  # noqa: E402
 
@@ -65,12 +65,16 @@ FILES = ("ai_news_dev.csv", "ecbplus_dev.csv")  # full texts: time does not move
 
 
 def features_in_order(articles: Sequence[Article], params: ClusterParams) -> list[Features]:
-    """Each article's features as the clusterer computes them when it arrives."""
-    clusterer = Clusterer(params, Constraints(), 1)
+    """Each article's features as the clusterer computes them when it arrives.
+
+    Through one ``FeatureCache``, so placing the article reuses what was read here.
+    """
+    cache = FeatureCache()
+    clusterer = Clusterer(params, Constraints(), 1, cache)
     found = []
     for article in articles:
         clusterer.index.expire(article.when.timestamp() if article.when else 0.0)
-        found.append(clusterer.index.features(article))
+        found.append(cache.features(clusterer.index, article))
         clusterer.place(article)
     return found
 
@@ -108,14 +112,17 @@ def tfidf_similarity(articles: Sequence[Article]) -> np.ndarray:
 
 
 def ceiling(similarity: np.ndarray, gold: Sequence[str], method: str) -> float:
-    """The best B3-F1 over every cut of one hierarchical clustering (``method`` linkage)."""
+    """The best B3-F1 over every cut of one hierarchical clustering (``method`` linkage).
+
+    ``similarity`` is symmetric, as every representation here makes it.
+    """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
     n = len(gold)
     if n < 2:
         return 1.0
-    distance = similarity.max() - (similarity + similarity.T) / 2  # a shift keeps every tree
+    distance = similarity.max() - similarity  # a shift keeps every tree
     np.fill_diagonal(distance, 0.0)
     tree = linkage(squareform(distance, checks=False), method)
     best = b_cubed(list(range(n)), gold)[2]  # the cut below every merge: all apart
