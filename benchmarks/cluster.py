@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.cluster import Clusterer, ClusterParams, FeatureCache, assign  # noqa: E402
 from pipeline.cluster_keep import KeptIndex  # noqa: E402
 from pipeline.models import Article, Constraints  # noqa: E402
-from pipeline.referee import Referee  # noqa: E402
+from pipeline.referee import Referee, question_key  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data"
 DEMO = ROOT / "pipeline" / "demo" / "corpus" / "answer_key.json"
@@ -215,7 +215,7 @@ class LabelReferee:
 
     def same_event(self, article: Article, core: Sequence[Article]) -> bool:
         event = Counter(self._label[member.id] for member in core).most_common(1)[0][0]
-        key = (article.id, tuple(member.id for member in core))
+        key = question_key(article, core)
         wrong = random.Random(f"{self._seed}:{key}").random() < self._errors
         same = (self._label[article.id] == event) != wrong
         self._asked[key] = same

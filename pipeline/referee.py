@@ -73,21 +73,22 @@ class LLMReferee:
     said_no: int = 0
     failures: list[str] = field(default_factory=list)
     _answers: dict[tuple[int, tuple[int, ...]], bool] = field(default_factory=dict)
+    _spent_warned: bool = False
 
     def __post_init__(self) -> None:
         # A yes or a no: a short, repeatable answer.
         self.params = replace(self.params, max_tokens=20, temperature=0.0)
 
     def same_event(self, article: Article, core: Sequence[Article]) -> bool:
-        key = (article.id, tuple(member.id for member in core))
+        key = question_key(article, core)
         if key in self._answers:
             return self._answers[key]
         if self.calls >= self.max_calls:
-            if self.calls == self.max_calls:
+            if not self._spent_warned:
                 LOGGER.warning(
                     "referee: %d questions asked, the score decides the rest", self.calls
                 )
-                self.calls += 1  # warn once
+                self._spent_warned = True
             return True
         self.calls += 1
         try:
@@ -101,6 +102,11 @@ class LLMReferee:
         self._answers[key] = answer
         self.said_no += not answer
         return answer
+
+
+def question_key(article: Article, core: Sequence[Article]) -> tuple[int, tuple[int, ...]]:
+    """What identifies one question: the article and the story's core, by id."""
+    return article.id, tuple(member.id for member in core)
 
 
 def question(article: Article, core: Sequence[Article]) -> list[dict[str, str]]:

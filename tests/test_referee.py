@@ -138,6 +138,7 @@ def test_answers_are_kept_and_the_budget_hands_the_rest_to_the_score(
         got = assign(articles, [], Constraints(), 1, ASK_ALL, referee=thrifty)
     assert stories(got) == [[1, 2, 3, 4, 5, 6]]  # one "yes", then the score alone
     assert caplog.text.count("the score decides the rest") == 1
+    assert thrifty.calls == 1  # what was asked, not what the budget turned away
 
 
 @pytest.mark.parametrize(
