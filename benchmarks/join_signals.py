@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from cluster import DATA, load  # noqa: E402
 
 from pipeline import text  # noqa: E402
-from pipeline.cluster import Clusterer, ClusterParams  # noqa: E402
+from pipeline.cluster import Clusterer, ClusterParams, FeatureCache  # noqa: E402
 from pipeline.cluster_index import Features, StoryIndex, Vector  # noqa: E402
 from pipeline.models import Article, Constraints  # noqa: E402
 
@@ -149,14 +149,15 @@ def joins(path: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     """The signals of every right join and every first wrong join of full texts in ``path``."""
     articles, gold = load(path)
     label = {a.id: g for a, g in zip(articles, gold, strict=True)}
-    clusterer = Clusterer(ClusterParams(), Constraints(), 1)
+    cache = FeatureCache()  # placing the article reuses the features read here
+    clusterer = Clusterer(ClusterParams(), Constraints(), 1, cache)
     index = clusterer.index
     placed: dict[int, Features] = {}
     members: dict[int, list[int]] = defaultdict(list)
     said: dict[int, set[str]] = {}  # each story's sequences
     right, wrong = [], []
     for article in articles:
-        features = index.features(article)
+        features = cache.features(index, article)
         sequences = _sequences(article)
         when = article.when.timestamp() if article.when else 0.0
         index.expire(when)
@@ -218,10 +219,11 @@ def core_check(path: Path) -> Counter[tuple[bool, bool]]:
     articles, gold = load(path)
     label = {a.id: g for a, g in zip(articles, gold, strict=True)}
     params = ClusterParams()
-    clusterer = Clusterer(params, Constraints(), 1)
+    cache = FeatureCache()
+    clusterer = Clusterer(params, Constraints(), 1, cache)
     placed: dict[int, Features] = {}
     for article in articles:
-        placed[article.id] = clusterer.index.features(article)
+        placed[article.id] = cache.features(clusterer.index, article)
         clusterer.place(article)
     clusterer.settle()
     stories: dict[int, list[int]] = defaultdict(list)
